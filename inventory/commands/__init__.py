@@ -1,0 +1,1 @@
+"""Commands per area; each module lists its click commands in ``COMMANDS``."""

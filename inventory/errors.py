@@ -1,0 +1,50 @@
+"""One exception family. The CLI and the web app turn these into one readable line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class InventoryError(Exception):
+    """Anything the user can act on: bad input, a missing element, an unreachable store."""
+
+
+class NotFound(InventoryError):
+    def __init__(self, label: str, element_id: str):
+        super().__init__(f"{label} {element_id!r} not found")
+        self.label = label
+        self.element_id = element_id
+
+
+class NoRoute(InventoryError):
+    """The data cannot connect two ends."""
+
+
+class StoreUnavailable(InventoryError):
+    """The database cannot be reached or refused our credentials."""
+
+
+class ValidationError(InventoryError):
+    """A value that does not fit its field."""
+
+    def __init__(self, field: str, value: Any, message: str):
+        super().__init__(f"{field}={value!r}: {message}")
+        self.field = field
+        self.value = value
+        self.message = message
+
+
+class ImportRowError(InventoryError):
+    """A problem at one place of one input file."""
+
+    def __init__(self, file: str, row: int | None, field: str | None, value: Any, message: str):
+        where = file + (f", row {row}" if row is not None else "")
+        where += f", column {field}" if field else ""
+        shown = "" if value is None else f" (value {value!r})"
+        super().__init__(f"{where}: {message}{shown}")
+        self.file, self.row, self.field, self.value, self.message = file, row, field, value, message
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "row": self.row, "column": self.field,
+                "value": None if self.value is None else str(self.value),
+                "message": self.message}

@@ -1,0 +1,313 @@
+"""The Neo4j store: the official driver, managed transactions, UNWIND batches.
+
+Values always travel as parameters. The only names ever placed in a query's text are
+labels, relationship types and property names, and those come from the model's fixed
+allow-lists (checked by :func:`~inventory.graph.store.check_label` and friends).
+Each node carries exactly one label, so ``labels(n)[0]`` is its label.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from neo4j import GraphDatabase, ManagedTransaction
+from neo4j import exceptions as neo4j_errors
+
+from inventory.errors import InventoryError, NotFound, StoreUnavailable
+from inventory.graph.store import (GraphStore, Key, Node, Rel, WriteSummary, canonical,
+                                   check_label, check_prop, check_rel, check_rel_type)
+from inventory.model import LABELS, REL_TYPES
+
+BATCH = 2000
+PAGE = 5000
+
+_REL_RETURN = ("type(r) AS type, r.id AS id, properties(r) AS props, "
+               "labels(startNode(r))[0] AS s_label, startNode(r).id AS s_id, "
+               "labels(endNode(r))[0] AS e_label, endNode(r).id AS e_id")
+
+
+def _strip_id(props: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in props.items() if k != "id"}
+
+
+def _rel_from_record(rec: Any) -> Rel:
+    return Rel(rec["type"], rec["id"], (rec["s_label"], rec["s_id"]),
+               (rec["e_label"], rec["e_id"]), _strip_id(dict(rec["props"])))
+
+
+def _translate_errors(method: Callable) -> Callable:
+    """Driver errors become the project's own, with one readable line."""
+
+    @functools.wraps(method)
+    def wrapper(self: Neo4jStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except neo4j_errors.AuthError:
+            raise StoreUnavailable(
+                f"Neo4j at {self.uri} refused the credentials of user {self.user!r}: "
+                "check INVENTORY_NEO4J_USER / INVENTORY_NEO4J_PASSWORD") from None
+        except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError) as exc:
+            raise StoreUnavailable(f"Neo4j at {self.uri} is not reachable: {exc}") from None
+        except neo4j_errors.ConfigurationError as exc:
+            raise StoreUnavailable(f"cannot use Neo4j at {self.uri}: {exc}") from None
+        except neo4j_errors.Neo4jError as exc:
+            raise InventoryError(f"Neo4j at {self.uri}: {exc.message or exc}") from None
+        except neo4j_errors.DriverError as exc:
+            raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from None
+
+    return wrapper
+
+
+class Neo4jStore(GraphStore):
+    def __init__(self, uri: str, user: str, password: str, database: str | None = None):
+        self.uri = uri
+        self.user = user
+        self.location = uri
+        self.database = database
+        try:
+            self.driver = GraphDatabase.driver(uri, auth=(user, password),
+                                               connection_timeout=10,
+                                               max_transaction_retry_time=15)
+        except (ValueError, neo4j_errors.ConfigurationError) as exc:
+            raise StoreUnavailable(f"bad Neo4j address {uri!r}: {exc}") from None
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def _session(self):
+        return self.driver.session(database=self.database)
+
+    def _read(self, query: str, **params: Any) -> list[Any]:
+        def work(tx: ManagedTransaction) -> list[Any]:
+            return list(tx.run(query, **params))  # consumed inside the transaction
+
+        with self._session() as session:
+            return session.execute_read(work)
+
+    @_translate_errors
+    def init(self) -> None:
+        with self._session() as session:
+            for label in LABELS:
+                session.run(f"CREATE CONSTRAINT `{label}_id` IF NOT EXISTS "
+                            f"FOR (n:`{label}`) REQUIRE n.id IS UNIQUE").consume()
+            for rel_type in REL_TYPES:
+                session.run(f"CREATE INDEX `{rel_type}_id` IF NOT EXISTS "
+                            f"FOR ()-[r:`{rel_type}`]-() ON (r.id)").consume()
+            session.run("CREATE INDEX `SEGMENT_cable_id` IF NOT EXISTS "
+                        "FOR ()-[r:SEGMENT]-() ON (r.cable_id)").consume()
+            session.run("CALL db.awaitIndexes(120)").consume()
+
+    # -- writes
+    @_translate_errors
+    def upsert(self, nodes: Iterable[Node] = (), rels: Iterable[Rel] = (),
+               progress: Callable[[int], None] | None = None) -> WriteSummary:
+        node_list = list({n.key: n for n in nodes}.values())
+        rel_list = list({(r.type, r.id): r for r in rels}.values())
+        for node in node_list:
+            check_label(node.label)
+        for rel in rel_list:
+            check_rel(rel)
+
+        def work(tx: ManagedTransaction) -> WriteSummary:
+            summary = WriteSummary()  # fresh on every retry of the transaction
+            for i in range(0, len(node_list), BATCH):
+                batch = node_list[i:i + BATCH]
+                self._upsert_nodes(tx, batch, summary)
+                if progress:
+                    progress(len(batch))
+            for i in range(0, len(rel_list), BATCH):
+                batch = rel_list[i:i + BATCH]
+                self._upsert_rels(tx, batch, summary)
+                if progress:
+                    progress(len(batch))
+            return summary
+
+        with self._session() as session:
+            return session.execute_write(work)
+
+    @staticmethod
+    def _upsert_nodes(tx: ManagedTransaction, batch: list[Node], summary: WriteSummary) -> None:
+        by_label: dict[str, list[Node]] = {}
+        for node in batch:
+            by_label.setdefault(node.label, []).append(node)
+        for label, group in by_label.items():
+            existing = {rec["id"]: canonical(_strip_id(dict(rec["props"]))) for rec in tx.run(
+                f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
+                "RETURN n.id AS id, properties(n) AS props", ids=[n.id for n in group])}
+            rows = []
+            for node in group:
+                old = existing.get(node.id)
+                if old is None:
+                    summary.created[label] += 1
+                elif old != canonical(node.props):
+                    summary.updated[label] += 1
+                else:
+                    summary.unchanged[label] += 1
+                    continue
+                rows.append({"id": node.id, "props": {**node.props, "id": node.id}})
+            if rows:
+                tx.run(f"UNWIND $rows AS row MERGE (n:`{label}` {{id: row.id}}) "
+                       "SET n = row.props", rows=rows).consume()
+
+    @staticmethod
+    def _upsert_rels(tx: ManagedTransaction, batch: list[Rel], summary: WriteSummary) -> None:
+        ends_by_label: dict[str, set[str]] = {}
+        for rel in batch:
+            for label, element_id in (rel.start, rel.end):
+                ends_by_label.setdefault(label, set()).add(element_id)
+        for label, ids in ends_by_label.items():
+            found = {rec["id"] for rec in tx.run(
+                f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) RETURN n.id AS id",
+                ids=list(ids))}
+            for rel in batch:
+                for end in (rel.start, rel.end):
+                    if end[0] == label and end[1] not in found:
+                        raise NotFound(label, end[1])
+        by_shape: dict[tuple[str, str, str], list[Rel]] = {}
+        for rel in batch:
+            by_shape.setdefault((rel.type, rel.start[0], rel.end[0]), []).append(rel)
+        for (rel_type, s_label, e_label), group in by_shape.items():
+            existing = {rec["id"]: rec for rec in tx.run(
+                f"UNWIND $ids AS id MATCH ()-[r:`{rel_type}` {{id: id}}]->() "
+                f"RETURN {_REL_RETURN}", ids=[r.id for r in group])}
+            rows, moved = [], []
+            for rel in group:
+                old = existing.get(rel.id)
+                if old is None:
+                    summary.created[rel_type] += 1
+                else:
+                    old_rel = _rel_from_record(old)
+                    same_ends = (old_rel.start, old_rel.end) == (rel.start, rel.end)
+                    if same_ends and canonical(old_rel.props) == canonical(rel.props):
+                        summary.unchanged[rel_type] += 1
+                        continue
+                    summary.updated[rel_type] += 1
+                    if not same_ends:
+                        moved.append(rel.id)
+                rows.append({"id": rel.id, "start": rel.start[1], "end": rel.end[1],
+                             "props": {**rel.props, "id": rel.id}})
+            if moved:  # an id now joins other ends: the old relationship goes
+                tx.run(f"UNWIND $ids AS id MATCH ()-[r:`{rel_type}` {{id: id}}]->() DELETE r",
+                       ids=moved).consume()
+            if rows:
+                tx.run(f"UNWIND $rows AS row MATCH (a:`{s_label}` {{id: row.start}}) "
+                       f"MATCH (b:`{e_label}` {{id: row.end}}) "
+                       f"MERGE (a)-[r:`{rel_type}` {{id: row.id}}]->(b) SET r = row.props",
+                       rows=rows).consume()
+
+    @_translate_errors
+    def delete(self, nodes: Iterable[Key] = (), rels: Iterable[tuple[str, str]] = ()) -> int:
+        node_keys = [(check_label(label), element_id) for label, element_id in nodes]
+        rel_keys = [(check_rel_type(t), element_id) for t, element_id in rels]
+
+        def work(tx: ManagedTransaction) -> int:
+            deleted = 0
+            for rel_type, rel_id in rel_keys:
+                deleted += tx.run(f"MATCH ()-[r:`{rel_type}` {{id: $id}}]->() DELETE r "
+                                  "RETURN count(*) AS n", id=rel_id).single()["n"]
+            for label, element_id in node_keys:
+                rec = tx.run(f"MATCH (n:`{label}` {{id: $id}}) OPTIONAL MATCH (n)-[r]-() "
+                             "WITH n, count(r) AS rels DETACH DELETE n RETURN rels",
+                             id=element_id).single()
+                if rec is not None:
+                    deleted += 1 + rec["rels"]
+            return deleted
+
+        with self._session() as session:
+            return session.execute_write(work)
+
+    # -- reads
+    @_translate_errors
+    def get_nodes(self, label: str, ids: Iterable[str]) -> dict[str, Node]:
+        check_label(label)
+        records = self._read(f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
+                             "RETURN n.id AS id, properties(n) AS props", ids=list(set(ids)))
+        return {r["id"]: Node(label, r["id"], _strip_id(dict(r["props"]))) for r in records}
+
+    @_translate_errors
+    def get_rels(self, rel_type: str, ids: Iterable[str]) -> dict[str, Rel]:
+        check_rel_type(rel_type)
+        records = self._read(f"UNWIND $ids AS id MATCH ()-[r:`{rel_type}` {{id: id}}]->() "
+                             f"RETURN {_REL_RETURN}", ids=list(set(ids)))
+        return {r["id"]: _rel_from_record(r) for r in records}
+
+    @_translate_errors
+    def find_nodes(self, label: str, **props: Any) -> list[Node]:
+        check_label(label)
+        where = " AND ".join(f"n.`{check_prop(label, name)}` = $p{i}"
+                             for i, name in enumerate(props)) or "true"
+        params = {f"p{i}": value for i, value in enumerate(props.values())}
+        records = self._read(f"MATCH (n:`{label}`) WHERE {where} "
+                             "RETURN n.id AS id, properties(n) AS props ORDER BY n.id", **params)
+        return [Node(label, r["id"], _strip_id(dict(r["props"]))) for r in records]
+
+    @_translate_errors
+    def find_rels(self, rel_type: str, **props: Any) -> list[Rel]:
+        check_rel_type(rel_type)
+        clauses = []
+        for i, name in enumerate(props):
+            name = check_prop(rel_type, name)
+            # A list property matches when the value is one of its items.
+            clauses.append(f"(r.`{name}` = $p{i} OR (valueType(r.`{name}`) STARTS WITH 'LIST'"
+                           f" AND $p{i} IN r.`{name}`))")
+        params = {f"p{i}": value for i, value in enumerate(props.values())}
+        records = self._read(f"MATCH ()-[r:`{rel_type}`]->() WHERE {' AND '.join(clauses) or 'true'}"
+                             f" RETURN {_REL_RETURN} ORDER BY r.id", **params)
+        return [_rel_from_record(r) for r in records]
+
+    @_translate_errors
+    def iter_nodes(self, label: str) -> Iterator[Node]:
+        check_label(label)
+        last = ""
+        while True:
+            records = self._read(f"MATCH (n:`{label}`) WHERE n.id > $last "
+                                 "RETURN n.id AS id, properties(n) AS props "
+                                 f"ORDER BY n.id LIMIT {PAGE}", last=last)
+            for r in records:
+                yield Node(label, r["id"], _strip_id(dict(r["props"])))
+            if len(records) < PAGE:
+                return
+            last = records[-1]["id"]
+
+    @_translate_errors
+    def iter_rels(self, rel_type: str) -> Iterator[Rel]:
+        check_rel_type(rel_type)
+        last = ""
+        while True:
+            records = self._read(f"MATCH ()-[r:`{rel_type}`]->() WHERE r.id > $last "
+                                 f"RETURN {_REL_RETURN} ORDER BY r.id LIMIT {PAGE}", last=last)
+            for r in records:
+                yield _rel_from_record(r)
+            if len(records) < PAGE:
+                return
+            last = records[-1]["id"]
+
+    @_translate_errors
+    def count_nodes(self) -> dict[str, int]:
+        return {label: self._read(f"MATCH (n:`{label}`) RETURN count(n) AS n")[0]["n"]
+                for label in LABELS}
+
+    @_translate_errors
+    def count_rels(self) -> dict[str, int]:
+        return {t: self._read(f"MATCH ()-[r:`{t}`]->() RETURN count(r) AS n")[0]["n"]
+                for t in REL_TYPES}
+
+    @_translate_errors
+    def neighbourhood(self, keys: Iterable[Key]) -> tuple[list[Node], list[Rel]]:
+        by_label: dict[str, list[str]] = {}
+        for label, element_id in keys:
+            by_label.setdefault(check_label(label), []).append(element_id)
+        nodes: dict[Key, Node] = {}
+        rels: dict[tuple[str, str], Rel] = {}
+        for label, ids in by_label.items():
+            for rec in self._read(
+                    f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}})-[r]-(m) "
+                    f"RETURN {_REL_RETURN}, labels(m)[0] AS m_label, m.id AS m_id, "
+                    "properties(m) AS m_props", ids=ids):
+                rel = _rel_from_record(rec)
+                rels[(rel.type, rel.id)] = rel
+                node = Node(rec["m_label"], rec["m_id"], _strip_id(dict(rec["m_props"])))
+                nodes[node.key] = node
+        return list(nodes.values()), list(rels.values())

@@ -1,0 +1,385 @@
+"""The embedded default store: one SQLite file, no server.
+
+WAL journal so that readers keep reading while one writer writes; ``BEGIN IMMEDIATE``
+so that a second writer waits (``busy_timeout``) and then gets a clear message instead
+of interleaving. Properties are stored as JSON; the properties the analysis looks
+relationships up by (``cable_id``, ``duct_ids``) are also kept in an indexed side table.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from inventory.errors import InventoryError, NotFound, StoreUnavailable
+from inventory.graph.store import (GraphStore, Key, Node, Rel, WriteSummary, canonical,
+                                   check_label, check_prop, check_rel, check_rel_type)
+from inventory.model import LABELS, REL_TYPES
+
+BATCH = 2000
+# SQLite allows 32766 host parameters since 3.32; stay well below.
+CHUNK = 900
+# Relationship properties looked up often enough to deserve an index (see find_rels).
+INDEXED_REL_PROPS = ("cable_id", "duct_ids")
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS nodes (
+    nid   INTEGER PRIMARY KEY,
+    label TEXT NOT NULL,
+    id    TEXT NOT NULL,
+    props TEXT NOT NULL,
+    UNIQUE (label, id)
+);
+CREATE TABLE IF NOT EXISTS rels (
+    rid       INTEGER PRIMARY KEY,
+    type      TEXT NOT NULL,
+    id        TEXT NOT NULL,
+    start_nid INTEGER NOT NULL REFERENCES nodes(nid),
+    end_nid   INTEGER NOT NULL REFERENCES nodes(nid),
+    props     TEXT NOT NULL,
+    UNIQUE (type, id)
+);
+CREATE INDEX IF NOT EXISTS rels_start ON rels (start_nid);
+CREATE INDEX IF NOT EXISTS rels_end ON rels (end_nid);
+CREATE TABLE IF NOT EXISTS rel_refs (
+    rid   INTEGER NOT NULL REFERENCES rels(rid) ON DELETE CASCADE,
+    key   TEXT NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rel_refs_lookup ON rel_refs (key, value);
+CREATE INDEX IF NOT EXISTS rel_refs_rid ON rel_refs (rid);
+CREATE INDEX IF NOT EXISTS nodes_customer
+    ON nodes (label, json_extract(props, '$.customer_id'));
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_REL_SELECT = """
+SELECT r.rid, r.type, r.id, r.props, s.label, s.id, e.label, e.id
+FROM rels r JOIN nodes s ON s.nid = r.start_nid JOIN nodes e ON e.nid = r.end_nid
+"""
+
+
+def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _rel_from_row(row: tuple) -> Rel:
+    _, rel_type, rel_id, props, s_label, s_id, e_label, e_id = row
+    return Rel(rel_type, rel_id, (s_label, s_id), (e_label, e_id), json.loads(props))
+
+
+class SqliteStore(GraphStore):
+    def __init__(self, path: str | Path = "inventory.db", timeout: float = 10.0):
+        self.path = str(path)
+        self.location = f"sqlite:{self.path}"
+        self.timeout = timeout
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    # -- connections: one per thread, so a Flask worker thread never shares a cursor
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self.path != ":memory:":
+                parent = Path(self.path).resolve().parent
+                if not parent.is_dir():
+                    raise StoreUnavailable(f"cannot open {self.path}: no directory {parent}")
+            try:
+                conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
+                                       check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            except sqlite3.DatabaseError as exc:
+                raise StoreUnavailable(f"cannot open {self.path}: {exc}") from None
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    @contextmanager
+    def _write(self):
+        """One write transaction; a second writer waits, then gets a clear message."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise InventoryError(
+                    f"{self.path} is being written by another process (an import?); "
+                    "try again when it has finished") from None
+            raise StoreUnavailable(f"cannot write {self.path}: {exc}") from None
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    def _read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
+        try:
+            return self.db.execute(sql, tuple(params)).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                raise StoreUnavailable(
+                    f"{self.path} is not an inventory yet: run `inventory init`") from None
+            raise StoreUnavailable(f"cannot read {self.path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            raise StoreUnavailable(f"cannot read {self.path}: {exc}") from None
+
+    def init(self) -> None:
+        try:
+            self.db.executescript(SCHEMA)
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                            (str(SCHEMA_VERSION),))
+        except sqlite3.DatabaseError as exc:
+            raise StoreUnavailable(f"cannot initialise {self.path}: {exc}") from None
+
+    # -- writes
+    def upsert(self, nodes: Iterable[Node] = (), rels: Iterable[Rel] = (),
+               progress: Callable[[int], None] | None = None) -> WriteSummary:
+        summary = WriteSummary()
+        node_list = list({n.key: n for n in nodes}.values())
+        rel_list = list({(r.type, r.id): r for r in rels}.values())
+        for node in node_list:
+            check_label(node.label)
+        for rel in rel_list:
+            check_rel(rel)
+        self._read("SELECT 1 FROM nodes LIMIT 1")  # a clear message when not initialised
+        with self._write() as db:
+            for batch in _chunks(node_list, BATCH):
+                self._upsert_nodes(db, batch, summary)
+                if progress:
+                    progress(len(batch))
+            for batch in _chunks(rel_list, BATCH):
+                self._upsert_rels(db, batch, summary)
+                if progress:
+                    progress(len(batch))
+        return summary
+
+    def _upsert_nodes(self, db: sqlite3.Connection, batch: list[Node],
+                      summary: WriteSummary) -> None:
+        by_label: dict[str, list[Node]] = {}
+        for node in batch:
+            by_label.setdefault(node.label, []).append(node)
+        for label, group in by_label.items():
+            existing = {}
+            for part in _chunks([n.id for n in group]):
+                for nid, node_id, props in db.execute(
+                        f"SELECT nid, id, props FROM nodes WHERE label = ? AND id IN "
+                        f"({_marks(len(part))})", (label, *part)):
+                    existing[node_id] = (nid, props)
+            inserts, updates = [], []
+            for node in group:
+                text = canonical(node.props)
+                if node.id not in existing:
+                    inserts.append((label, node.id, text))
+                    summary.created[label] += 1
+                elif existing[node.id][1] != text:
+                    updates.append((text, existing[node.id][0]))
+                    summary.updated[label] += 1
+                else:
+                    summary.unchanged[label] += 1
+            db.executemany("INSERT INTO nodes (label, id, props) VALUES (?, ?, ?)", inserts)
+            db.executemany("UPDATE nodes SET props = ? WHERE nid = ?", updates)
+
+    def _nids(self, db: sqlite3.Connection, keys: Iterable[Key]) -> dict[Key, int]:
+        by_label: dict[str, list[str]] = {}
+        for label, element_id in set(keys):
+            by_label.setdefault(label, []).append(element_id)
+        found: dict[Key, int] = {}
+        for label, ids in by_label.items():
+            for part in _chunks(ids):
+                for nid, node_id in db.execute(
+                        f"SELECT nid, id FROM nodes WHERE label = ? AND id IN "
+                        f"({_marks(len(part))})", (label, *part)):
+                    found[(label, node_id)] = nid
+        return found
+
+    def _upsert_rels(self, db: sqlite3.Connection, batch: list[Rel],
+                     summary: WriteSummary) -> None:
+        nids = self._nids(db, [r.start for r in batch] + [r.end for r in batch])
+        for rel in batch:
+            for end in (rel.start, rel.end):
+                if end not in nids:
+                    raise NotFound(end[0], end[1])
+        by_type: dict[str, list[Rel]] = {}
+        for rel in batch:
+            by_type.setdefault(rel.type, []).append(rel)
+        for rel_type, group in by_type.items():
+            existing = {}
+            for part in _chunks([r.id for r in group]):
+                for rid, rel_id, s, e, props in db.execute(
+                        f"SELECT rid, id, start_nid, end_nid, props FROM rels WHERE type = ? "
+                        f"AND id IN ({_marks(len(part))})", (rel_type, *part)):
+                    existing[rel_id] = (rid, s, e, props)
+            changed_rids = []
+            for rel in group:
+                text = canonical(rel.props)
+                row = (nids[rel.start], nids[rel.end], text)
+                if rel.id not in existing:
+                    cur = db.execute("INSERT INTO rels (type, id, start_nid, end_nid, props) "
+                                     "VALUES (?, ?, ?, ?, ?)", (rel_type, rel.id, *row))
+                    changed_rids.append((cur.lastrowid, rel))
+                    summary.created[rel_type] += 1
+                elif existing[rel.id][1:] != row:
+                    rid = existing[rel.id][0]
+                    db.execute("UPDATE rels SET start_nid = ?, end_nid = ?, props = ? "
+                               "WHERE rid = ?", (*row, rid))
+                    changed_rids.append((rid, rel))
+                    summary.updated[rel_type] += 1
+                else:
+                    summary.unchanged[rel_type] += 1
+            self._index_refs(db, changed_rids)
+
+    @staticmethod
+    def _index_refs(db: sqlite3.Connection, changed: list[tuple[int, Rel]]) -> None:
+        for part in _chunks([rid for rid, _ in changed]):
+            db.execute(f"DELETE FROM rel_refs WHERE rid IN ({_marks(len(part))})", part)
+        rows = []
+        for rid, rel in changed:
+            for key in INDEXED_REL_PROPS:
+                value = rel.props.get(key)
+                for item in value if isinstance(value, list) else [value]:
+                    if item is not None:
+                        rows.append((rid, key, str(item)))
+        db.executemany("INSERT INTO rel_refs (rid, key, value) VALUES (?, ?, ?)", rows)
+
+    def delete(self, nodes: Iterable[Key] = (), rels: Iterable[tuple[str, str]] = ()) -> int:
+        node_keys = list(nodes)
+        rel_keys = list(rels)
+        deleted = 0
+        with self._write() as db:
+            for rel_type, rel_id in rel_keys:
+                deleted += db.execute("DELETE FROM rels WHERE type = ? AND id = ?",
+                                      (check_rel_type(rel_type), rel_id)).rowcount
+            nids = list(self._nids(db, [(check_label(k[0]), k[1]) for k in node_keys]).values())
+            for part in _chunks(nids):
+                marks = _marks(len(part))
+                deleted += db.execute(f"DELETE FROM rels WHERE start_nid IN ({marks}) "
+                                      f"OR end_nid IN ({marks})", part + part).rowcount
+                deleted += db.execute(f"DELETE FROM nodes WHERE nid IN ({marks})",
+                                      part).rowcount
+        return deleted
+
+    # -- reads
+    def get_nodes(self, label: str, ids: Iterable[str]) -> dict[str, Node]:
+        check_label(label)
+        found = {}
+        for part in _chunks(list(dict.fromkeys(ids))):
+            for node_id, props in self._read(
+                    f"SELECT id, props FROM nodes WHERE label = ? AND id IN "
+                    f"({_marks(len(part))})", (label, *part)):
+                found[node_id] = Node(label, node_id, json.loads(props))
+        return found
+
+    def get_rels(self, rel_type: str, ids: Iterable[str]) -> dict[str, Rel]:
+        check_rel_type(rel_type)
+        found = {}
+        for part in _chunks(list(dict.fromkeys(ids))):
+            for row in self._read(f"{_REL_SELECT} WHERE r.type = ? AND r.id IN "
+                                  f"({_marks(len(part))})", (rel_type, *part)):
+                found[row[2]] = _rel_from_row(row)
+        return found
+
+    def find_nodes(self, label: str, **props: Any) -> list[Node]:
+        check_label(label)
+        sql = "SELECT id, props FROM nodes WHERE label = ?"
+        params: list[Any] = [label]
+        for name, value in props.items():
+            if name == "id":
+                sql += " AND id = ?"
+            else:
+                sql += " AND json_extract(props, ?) = ?"
+                params.append(f"$.{check_prop(label, name)}")
+            params.append(value)
+        return [Node(label, i, json.loads(p)) for i, p in self._read(sql + " ORDER BY id", params)]
+
+    def find_rels(self, rel_type: str, **props: Any) -> list[Rel]:
+        check_rel_type(rel_type)
+        sql = _REL_SELECT + " WHERE r.type = ?"
+        params: list[Any] = [rel_type]
+        for name, value in props.items():
+            check_prop(rel_type, name)
+            if name in INDEXED_REL_PROPS:
+                sql += " AND r.rid IN (SELECT rid FROM rel_refs WHERE key = ? AND value = ?)"
+                params += [name, str(value)]
+            elif name == "id":
+                sql += " AND r.id = ?"
+                params.append(value)
+            else:
+                sql += " AND json_extract(r.props, ?) = ?"
+                params += [f"$.{name}", value]
+        return [_rel_from_row(row) for row in self._read(sql + " ORDER BY r.id", params)]
+
+    def iter_nodes(self, label: str) -> Iterator[Node]:
+        check_label(label)
+        last = ""
+        while True:  # keyset pagination: constant memory, no long-lived cursor
+            rows = self._read("SELECT id, props FROM nodes WHERE label = ? AND id > ? "
+                              "ORDER BY id LIMIT 5000", (label, last))
+            for node_id, props in rows:
+                yield Node(label, node_id, json.loads(props))
+            if len(rows) < 5000:
+                return
+            last = rows[-1][0]
+
+    def iter_rels(self, rel_type: str) -> Iterator[Rel]:
+        check_rel_type(rel_type)
+        last = ""
+        while True:
+            rows = self._read(f"{_REL_SELECT} WHERE r.type = ? AND r.id > ? ORDER BY r.id "
+                              "LIMIT 5000", (rel_type, last))
+            for row in rows:
+                yield _rel_from_row(row)
+            if len(rows) < 5000:
+                return
+            last = rows[-1][2]
+
+    def count_nodes(self) -> dict[str, int]:
+        counts = dict(self._read("SELECT label, count(*) FROM nodes GROUP BY label"))
+        return {label: counts.get(label, 0) for label in LABELS}
+
+    def count_rels(self) -> dict[str, int]:
+        counts = dict(self._read("SELECT type, count(*) FROM rels GROUP BY type"))
+        return {rel_type: counts.get(rel_type, 0) for rel_type in REL_TYPES}
+
+    def neighbourhood(self, keys: Iterable[Key]) -> tuple[list[Node], list[Rel]]:
+        nids = list(self._nids(self.db, keys).values())
+        rel_rows: dict[int, tuple] = {}
+        for part in _chunks(nids, CHUNK // 2):
+            marks = _marks(len(part))
+            for row in self._read(f"{_REL_SELECT} WHERE r.start_nid IN ({marks}) "
+                                  f"UNION ALL {_REL_SELECT} WHERE r.end_nid IN ({marks})",
+                                  part + part):
+                rel_rows[row[0]] = row
+        rels = [_rel_from_row(row) for row in rel_rows.values()]
+        ends = {end for rel in rels for end in (rel.start, rel.end)}
+        nodes: list[Node] = []
+        by_label: dict[str, list[str]] = {}
+        for label, element_id in ends:
+            by_label.setdefault(label, []).append(element_id)
+        for label, ids in by_label.items():
+            nodes.extend(self.get_nodes(label, ids).values())
+        return nodes, rels

@@ -1,0 +1,252 @@
+"""The GraphStore contract: what every store offers, whichever database is behind it.
+
+Records are plain values: :class:`Node` ``(label, id, props)`` and :class:`Rel`
+``(type, id, start, end, props)`` with ``start``/``end`` as ``(label, id)`` keys.  The
+analysis only ever sees these, so it never knows which store answered.
+
+Writes go through :meth:`GraphStore.upsert`: one call is one transaction, all or nothing.
+An upserted record replaces the stored properties of the same ``(label, id)`` (or
+``(type, id)``) entirely; records equal to what is stored are left alone and counted
+as unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from inventory.errors import InventoryError, ValidationError
+from inventory.model import LABELS, NODE_FIELDS, REL_FIELDS, REL_TYPES, check_endpoints
+
+Key = tuple[str, str]  # (label, id)
+
+DEFAULT_STORE = "inventory.db"
+
+
+@dataclass(frozen=True)
+class Node:
+    label: str
+    id: str
+    props: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def key(self) -> Key:
+        return (self.label, self.id)
+
+
+@dataclass(frozen=True)
+class Rel:
+    type: str
+    id: str
+    start: Key
+    end: Key
+    props: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass
+class Subgraph:
+    """Nodes and relationships around some seeds, as plain records."""
+
+    nodes: dict[Key, Node] = field(default_factory=dict)
+    rels: dict[tuple[str, str], Rel] = field(default_factory=dict)
+
+
+@dataclass
+class WriteSummary:
+    """What one upsert did, per label or relationship type."""
+
+    created: Counter = field(default_factory=Counter)
+    updated: Counter = field(default_factory=Counter)
+    unchanged: Counter = field(default_factory=Counter)
+
+    def as_rows(self) -> list[dict[str, Any]]:
+        kinds = sorted(set(self.created) | set(self.updated) | set(self.unchanged))
+        return [{"entity": k, "created": self.created[k], "updated": self.updated[k],
+                 "unchanged": self.unchanged[k]} for k in kinds]
+
+
+def check_label(label: str) -> str:
+    """Labels and types come from a fixed allow-list: they are the only names ever placed
+    into a query's text (values always travel as parameters)."""
+    if label not in LABELS:
+        raise ValidationError("label", label, f"unknown label; expected one of {', '.join(LABELS)}")
+    return label
+
+
+def check_rel_type(rel_type: str) -> str:
+    if rel_type not in REL_TYPES:
+        raise ValidationError("type", rel_type,
+                              f"unknown relationship type; expected one of {', '.join(REL_TYPES)}")
+    return rel_type
+
+
+def check_prop(label_or_type: str, name: str) -> str:
+    """Property names placed in a query come from the model's field lists only."""
+    allowed = NODE_FIELDS.get(label_or_type) or REL_FIELDS.get(label_or_type) or {}
+    if name != "id" and name not in allowed:
+        raise ValidationError("property", name, f"{label_or_type} has no property {name!r}")
+    return name
+
+
+def check_rel(rel: Rel) -> None:
+    check_rel_type(rel.type)
+    check_label(rel.start[0])
+    check_label(rel.end[0])
+    check_endpoints(rel.type, rel.start[0], rel.end[0])
+
+
+def canonical(props: dict[str, Any]) -> str:
+    """A stable text form of a property dict, used to compare and to digest."""
+    return json.dumps(props, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+class GraphStore(ABC):
+    """The contract. Implementations: :class:`~inventory.graph.sqlite_store.SqliteStore`
+    (embedded default) and :class:`~inventory.graph.neo4j_store.Neo4jStore`."""
+
+    #: A short name for messages ("sqlite:inventory.db", "bolt://…").
+    location: str
+
+    # -- schema and lifecycle
+    @abstractmethod
+    def init(self) -> None:
+        """Create the schema (tables, constraints, indexes). Safe to run twice."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writes
+    @abstractmethod
+    def upsert(self, nodes: Iterable[Node] = (), rels: Iterable[Rel] = (),
+               progress: Callable[[int], None] | None = None) -> WriteSummary:
+        """Write nodes then relationships in one transaction: all of it or nothing.
+
+        A relationship whose end is neither in this call nor in the store raises
+        :class:`~inventory.errors.NotFound` and nothing is written. ``progress`` is called
+        with the number of records written after each batch.
+        """
+
+    @abstractmethod
+    def delete(self, nodes: Iterable[Key] = (), rels: Iterable[tuple[str, str]] = ()) -> int:
+        """Delete nodes (with their relationships) and relationships by key, in one
+        transaction; returns how many records were deleted."""
+
+    # -- reads
+    @abstractmethod
+    def get_nodes(self, label: str, ids: Iterable[str]) -> dict[str, Node]:
+        """The nodes of one label with these ids (missing ids are simply absent)."""
+
+    def get_node(self, label: str, element_id: str) -> Node | None:
+        return self.get_nodes(label, [element_id]).get(element_id)
+
+    @abstractmethod
+    def get_rels(self, rel_type: str, ids: Iterable[str]) -> dict[str, Rel]: ...
+
+    def get_rel(self, rel_type: str, element_id: str) -> Rel | None:
+        return self.get_rels(rel_type, [element_id]).get(element_id)
+
+    @abstractmethod
+    def find_nodes(self, label: str, **props: Any) -> list[Node]:
+        """Nodes of a label whose properties equal all the given values."""
+
+    @abstractmethod
+    def find_rels(self, rel_type: str, **props: Any) -> list[Rel]:
+        """Relationships of a type whose properties equal the given values; for a list
+        property (``duct_ids``) the value must be one of its items."""
+
+    @abstractmethod
+    def iter_nodes(self, label: str) -> Iterator[Node]:
+        """Every node of a label, streamed in id order."""
+
+    @abstractmethod
+    def iter_rels(self, rel_type: str) -> Iterator[Rel]:
+        """Every relationship of a type, streamed in id order."""
+
+    @abstractmethod
+    def count_nodes(self) -> dict[str, int]:
+        """Node count per label (every label listed, zero included)."""
+
+    @abstractmethod
+    def count_rels(self) -> dict[str, int]:
+        """Relationship count per type (every type listed, zero included)."""
+
+    @abstractmethod
+    def neighbourhood(self, keys: Iterable[Key]) -> tuple[list[Node], list[Rel]]:
+        """One hop: the relationships touching these nodes and the nodes at their other end."""
+
+    def subgraph(self, seeds: Iterable[Key], hops: int,
+                 expand: Callable[[Node], bool] | None = None) -> Subgraph:
+        """Everything within ``hops`` relationships of the seeds, breadth first.
+
+        ``expand(node)`` may refuse to go on from a node that is not a seed (for example
+        from another customer's site); the node itself is still included.
+        """
+        graph = Subgraph()
+        seed_keys = list(dict.fromkeys(seeds))
+        by_label: dict[str, list[str]] = {}
+        for label, element_id in seed_keys:
+            by_label.setdefault(check_label(label), []).append(element_id)
+        for label, ids in by_label.items():
+            for node in self.get_nodes(label, ids).values():
+                graph.nodes[node.key] = node
+        frontier = list(graph.nodes)
+        for _ in range(hops):
+            if not frontier:
+                break
+            nodes, rels = self.neighbourhood(frontier)
+            for rel in rels:
+                graph.rels[(rel.type, rel.id)] = rel
+            frontier = []
+            for node in nodes:
+                if node.key in graph.nodes:
+                    continue
+                graph.nodes[node.key] = node
+                if expand is None or expand(node):
+                    frontier.append(node.key)
+        return graph
+
+    def digest(self) -> str:
+        """A fingerprint of the whole content: equal digests, equal stores."""
+        sha = hashlib.sha256()
+        for label in LABELS:
+            for node in self.iter_nodes(label):
+                sha.update(f"N|{label}|{node.id}|{canonical(node.props)}\n".encode())
+        for rel_type in REL_TYPES:
+            for rel in self.iter_rels(rel_type):
+                sha.update(f"R|{rel_type}|{rel.id}|{rel.start}|{rel.end}|"
+                           f"{canonical(rel.props)}\n".encode())
+        return sha.hexdigest()
+
+
+def open_store(location: str | None = None) -> GraphStore:
+    """Open the store named by ``location``, ``$INVENTORY_STORE`` or ``./inventory.db``.
+
+    ``bolt://``, ``neo4j://`` (routing, for a cluster) and their ``+s``/``+ssc`` variants
+    open Neo4j with ``$INVENTORY_NEO4J_USER``/``$INVENTORY_NEO4J_PASSWORD``; anything else
+    is the path of the embedded SQLite file.
+    """
+    location = location or os.environ.get("INVENTORY_STORE") or DEFAULT_STORE
+    scheme = location.split("://", 1)[0].lower() if "://" in location else ""
+    if scheme in {"bolt", "neo4j", "bolt+s", "bolt+ssc", "neo4j+s", "neo4j+ssc"}:
+        from inventory.graph.neo4j_store import Neo4jStore
+
+        return Neo4jStore(location, os.environ.get("INVENTORY_NEO4J_USER", "neo4j"),
+                          os.environ.get("INVENTORY_NEO4J_PASSWORD", ""),
+                          database=os.environ.get("INVENTORY_NEO4J_DATABASE") or None)
+    if scheme and scheme not in {"sqlite", "file"}:
+        raise InventoryError(f"unknown store {location!r}: use a file path or bolt://, neo4j://")
+    from inventory.graph.sqlite_store import SqliteStore
+
+    return SqliteStore(location.split("://", 1)[-1])
