@@ -9,6 +9,7 @@ Each node carries exactly one label, so ``labels(n)[0]`` is its label.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -22,6 +23,10 @@ from inventory.model import LABELS, REL_TYPES
 
 BATCH = 2000
 PAGE = 5000
+
+# The driver logs its retries as warnings; our own errors say what matters, once.
+logging.getLogger("neo4j").addHandler(logging.NullHandler())
+logging.getLogger("neo4j").propagate = False
 
 _REL_RETURN = ("type(r) AS type, r.id AS id, properties(r) AS props, "
                "labels(startNode(r))[0] AS s_label, startNode(r).id AS s_id, "
@@ -37,6 +42,10 @@ def _rel_from_record(rec: Any) -> Rel:
                (rec["e_label"], rec["e_id"]), _strip_id(dict(rec["props"])))
 
 
+def _one_line(exc: object) -> str:
+    return " ".join(str(exc).split())
+
+
 def _translate_errors(method: Callable) -> Callable:
     """Driver errors become the project's own, with one readable line."""
 
@@ -49,13 +58,15 @@ def _translate_errors(method: Callable) -> Callable:
                 f"Neo4j at {self.uri} refused the credentials of user {self.user!r}: "
                 "check INVENTORY_NEO4J_USER / INVENTORY_NEO4J_PASSWORD") from None
         except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError) as exc:
-            raise StoreUnavailable(f"Neo4j at {self.uri} is not reachable: {exc}") from None
+            raise StoreUnavailable(f"Neo4j at {self.uri} is not reachable: {_one_line(exc)}"
+                                   ) from None
         except neo4j_errors.ConfigurationError as exc:
-            raise StoreUnavailable(f"cannot use Neo4j at {self.uri}: {exc}") from None
+            raise StoreUnavailable(f"cannot use Neo4j at {self.uri}: {_one_line(exc)}") from None
         except neo4j_errors.Neo4jError as exc:
-            raise InventoryError(f"Neo4j at {self.uri}: {exc.message or exc}") from None
+            raise InventoryError(f"Neo4j at {self.uri}: {_one_line(exc.message or exc)}"
+                                 ) from None
         except neo4j_errors.DriverError as exc:
-            raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from None
+            raise StoreUnavailable(f"Neo4j at {self.uri}: {_one_line(exc)}") from None
 
     return wrapper
 
@@ -72,6 +83,17 @@ class Neo4jStore(GraphStore):
                                                max_transaction_retry_time=15)
         except (ValueError, neo4j_errors.ConfigurationError) as exc:
             raise StoreUnavailable(f"bad Neo4j address {uri!r}: {exc}") from None
+        self._verify()
+
+    @_translate_errors
+    def _verify(self) -> None:
+        """Fail at once, with one clear line, when the server is down or the password wrong
+        (instead of retrying every query for the driver's retry time)."""
+        try:
+            self.driver.verify_connectivity()
+        except BaseException:
+            self.driver.close()
+            raise
 
     def close(self) -> None:
         self.driver.close()

@@ -1,0 +1,177 @@
+"""The GraphStore contract: every test runs on the embedded store and on a real Neo4j.
+
+A tiny access network used throughout::
+
+    Customer C1 ─HAS_SITE→ Site S1 ←LOCATED_AT─ Equipment ONU1
+                              │
+                          SEGMENT SEC-1 (cable CB-1, duct D-1)
+                              │
+                          Point P1 (光交) ─SEGMENT SEC-2 (CB-1, D-1;D-2)─ Room R1 ←LOCATED_AT─ OLT1
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from inventory.errors import NotFound, ValidationError
+from inventory.graph.store import Node, Rel
+from inventory.model import clean_node, clean_rel, rel_id
+
+
+def n(label: str, **props) -> Node:
+    clean = clean_node(label, props)
+    return Node(label, clean.pop("id"), clean)
+
+
+def r(rel_type: str, element_id: str | None, start: tuple, end: tuple, **props) -> Rel:
+    return Rel(rel_type, element_id or rel_id(rel_type, start[1], end[1]), start, end,
+               clean_rel(rel_type, props))
+
+
+def tiny_network() -> tuple[list[Node], list[Rel]]:
+    nodes = [
+        n("Customer", id="C1", name="博乐市第一中学", tier="金牌"),
+        n("Site", id="S1", customer_id="C1", name="一中本部", lon=82.07, lat=44.90),
+        n("Equipment", id="ONU1", name="ONU-一中", type="ONU", layer="客户", monitored="是"),
+        n("Point", id="P1", name="青得里光交", kind="光交", lon=82.071, lat=44.901),
+        n("Room", id="R1", name="博乐接入机房", kind="接入机房", lon=82.08, lat=44.91),
+        n("Equipment", id="OLT1", name="OLT-博乐-1", type="OLT", layer="接入"),
+        n("Cable", id="CB-1", name="博乐配线光缆1", level="配线", fiber_count=24),
+        n("Duct", id="D-1", name="青得里大街管道", kind="主干"),
+        n("Duct", id="D-2", name="北京路管道", kind="配线"),
+    ]
+    rels = [
+        r("HAS_SITE", None, ("Customer", "C1"), ("Site", "S1")),
+        r("LOCATED_AT", None, ("Equipment", "ONU1"), ("Site", "S1")),
+        r("LOCATED_AT", None, ("Equipment", "OLT1"), ("Room", "R1")),
+        r("SEGMENT", "SEC-1", ("Site", "S1"), ("Point", "P1"), cable_id="CB-1",
+          length_m=150.5, fiber_count=24, cores_used=2, laying="管道", duct_ids="D-1"),
+        r("SEGMENT", "SEC-2", ("Point", "P1"), ("Room", "R1"), cable_id="CB-1",
+          length_m=900, fiber_count=24, cores_used=4, laying="管道", duct_ids="D-1;D-2"),
+    ]
+    return nodes, rels
+
+
+def test_upsert_then_get_find_count(store):
+    nodes, rels = tiny_network()
+    summary = store.upsert(nodes, rels)
+    assert summary.created["Equipment"] == 2
+    assert summary.created["SEGMENT"] == 2
+    assert store.get_node("Site", "S1").props["name"] == "一中本部"
+    assert store.get_node("Site", "missing") is None
+    assert [x.id for x in store.find_nodes("Equipment", type="OLT")] == ["OLT1"]
+    assert [x.id for x in store.find_nodes("Site", customer_id="C1")] == ["S1"]
+    assert store.count_nodes()["Equipment"] == 2
+    assert store.count_nodes()["Circuit"] == 0
+    assert store.count_rels()["SEGMENT"] == 2
+    seg = store.get_rel("SEGMENT", "SEC-2")
+    assert seg.start == ("Point", "P1") and seg.end == ("Room", "R1")
+    assert seg.props["duct_ids"] == ["D-1", "D-2"]
+    assert seg.props["length_m"] == 900.0
+
+
+def test_find_rels_by_list_membership_and_scalar(store):
+    store.upsert(*tiny_network())
+    assert [x.id for x in store.find_rels("SEGMENT", duct_ids="D-1")] == ["SEC-1", "SEC-2"]
+    assert [x.id for x in store.find_rels("SEGMENT", duct_ids="D-2")] == ["SEC-2"]
+    assert [x.id for x in store.find_rels("SEGMENT", cable_id="CB-1")] == ["SEC-1", "SEC-2"]
+    assert store.find_rels("SEGMENT", cable_id="nope") == []
+
+
+def test_reupsert_is_unchanged_and_update_is_counted(store):
+    nodes, rels = tiny_network()
+    store.upsert(nodes, rels)
+    before = store.digest()
+    again = store.upsert(nodes, rels)
+    assert sum(again.created.values()) == sum(again.updated.values()) == 0
+    assert again.unchanged["Site"] == 1 and again.unchanged["SEGMENT"] == 2
+    assert store.digest() == before
+    renamed = n("Site", id="S1", customer_id="C1", name="一中新校区", lon=82.07, lat=44.90)
+    moved = r("SEGMENT", "SEC-1", ("Site", "S1"), ("Room", "R1"), cable_id="CB-1")
+    summary = store.upsert([renamed], [moved])
+    assert summary.updated["Site"] == 1 and summary.updated["SEGMENT"] == 1
+    assert store.get_node("Site", "S1").props["name"] == "一中新校区"
+    seg = store.get_rel("SEGMENT", "SEC-1")
+    assert seg.end == ("Room", "R1") and "duct_ids" not in seg.props  # replaced, not merged
+    assert store.count_rels()["SEGMENT"] == 2
+    assert store.digest() != before
+
+
+def test_batch_failing_halfway_leaves_nothing(store):
+    """A relationship to a missing node, after thousands of good rows, writes nothing."""
+    nodes, rels = tiny_network()
+    store.upsert(nodes[:2], rels[:1])
+    before = store.digest()
+    many = [n("Point", id=f"MH-{i}", name=f"人井{i}", kind="人井") for i in range(5000)]
+    bad = r("SEGMENT", "SEC-X", ("Point", "MH-1"), ("Point", "NOT-THERE"), cable_id="CB-1")
+    with pytest.raises(NotFound, match="NOT-THERE"):
+        store.upsert(many + nodes, rels + [bad])
+    assert store.digest() == before
+    assert store.count_nodes()["Point"] == 0
+
+
+def test_unknown_label_is_refused_before_writing(store):
+    before = store.digest()
+    with pytest.raises(ValidationError):
+        store.upsert([Node("Sites", "x", {})])
+    with pytest.raises(ValidationError):
+        store.find_nodes("Site", **{"name) RETURN 1 //": "x"})
+    assert store.digest() == before
+
+
+def test_relationship_endpoints_must_fit_the_model(store):
+    store.upsert(*tiny_network())
+    with pytest.raises(ValidationError, match="cannot join"):
+        store.upsert(rels=[Rel("HAS_SITE", "h", ("Site", "S1"), ("Customer", "C1"), {})])
+
+
+def test_delete_nodes_and_relationships(store):
+    store.upsert(*tiny_network())
+    assert store.delete(rels=[("SEGMENT", "SEC-1")]) == 1
+    assert store.get_rel("SEGMENT", "SEC-1") is None
+    deleted = store.delete(nodes=[("Room", "R1")])
+    assert deleted == 3  # the room, the OLT's LOCATED_AT and SEC-2
+    assert store.get_node("Room", "R1") is None
+    assert store.count_rels()["SEGMENT"] == 0
+    assert store.get_node("Equipment", "OLT1") is not None
+
+
+def test_subgraph_hops_and_expand_predicate(store):
+    store.upsert(*tiny_network())
+    one = store.subgraph([("Site", "S1")], hops=1)
+    assert set(one.nodes) == {("Site", "S1"), ("Customer", "C1"), ("Equipment", "ONU1"),
+                              ("Point", "P1")}
+    assert ("SEGMENT", "SEC-1") in one.rels and ("SEGMENT", "SEC-2") not in one.rels
+    three = store.subgraph([("Site", "S1")], hops=3)
+    assert ("Equipment", "OLT1") in three.nodes
+    assert len(three.rels) == 5
+    stopped = store.subgraph([("Site", "S1")], hops=5, expand=lambda node: node.label != "Point")
+    assert ("Point", "P1") in stopped.nodes and ("Room", "R1") not in stopped.nodes
+    many = store.subgraph([("Room", "R1"), ("Customer", "C1")], hops=1)
+    assert {("Equipment", "OLT1"), ("Site", "S1"), ("Point", "P1")} <= set(many.nodes)
+    assert store.subgraph([("Site", "none")], hops=3).nodes == {}
+
+
+def test_iteration_is_complete_and_ordered(store):
+    points = [n("Point", id=f"MH-{i:05d}", name=f"人井{i}", kind="人井") for i in range(12001)]
+    store.upsert(points)
+    ids = [p.id for p in store.iter_nodes("Point")]
+    assert ids == sorted(p.id for p in points)
+
+
+def test_awkward_ids_and_text_round_trip(store):
+    """Quotes, backticks, braces, Cypher keywords and Chinese text are data, never syntax."""
+    awkward = ["a'b", 'a"b', "a`b", "{x}", "MATCH (n) DETACH DELETE n", "光交-博乐-01", "a\\b"]
+    nodes = [n("Point", id=i, name=i + " 名称'`", kind="光交") for i in awkward]
+    store.upsert(nodes)
+    found = store.get_nodes("Point", awkward)
+    assert sorted(found) == sorted(awkward)
+    assert all(found[i].props["name"] == i + " 名称'`" for i in awkward)
+    assert [x.id for x in store.find_nodes("Point", name="a'b 名称'`")] == ["a'b"]
+
+
+def test_digest_equal_for_equal_content(store, sqlite_store):
+    nodes, rels = tiny_network()
+    store.upsert(nodes, rels)
+    sqlite_store.upsert(list(reversed(nodes)), list(reversed(rels)))
+    assert store.digest() == sqlite_store.digest()
