@@ -471,9 +471,20 @@ class DistancePolicy:
 
 
 @dataclass(frozen=True)
+class OtdrPolicy:
+    """Fault location from an OTDR reading (issue 5), the ``[otdr]`` table of policy.toml."""
+
+    #: fiber length = route length x slack_factor (coils in closures, sag, vertical runs).
+    slack_factor: float = 1.02
+    #: a reading up to this far beyond the cable's far end is reported at the far end (flagged).
+    end_tolerance_m: float = 100.0
+
+
+@dataclass(frozen=True)
 class Policy:
     tiers: dict[str, TierPolicy]
     distance: DistancePolicy
+    otdr: OtdrPolicy = OtdrPolicy()
 
 
 def load_policy(path: str | Path = POLICY_FILE) -> Policy:
@@ -490,7 +501,8 @@ def load_policy(path: str | Path = POLICY_FILE) -> Policy:
         for key in ("resource_confirmation_days", "provisioning_days"):
             entry[key] = tuple(entry[key])
         tiers[tier.value] = TierPolicy(tier=tier.value, **{k: entry[k] for k in names})
-    return Policy(tiers=tiers, distance=DistancePolicy(**raw["distance"]))
+    return Policy(tiers=tiers, distance=DistancePolicy(**raw["distance"]),
+                  otdr=OtdrPolicy(**raw.get("otdr", {})))
 
 
 @lru_cache(maxsize=1)

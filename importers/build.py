@@ -1,0 +1,437 @@
+"""Validate and normalise: tables of text cells -> Node and Rel records, or problems.
+
+Every problem is collected, none stops the checking: a bad cell is reported and the rest of
+the row is still checked, and an id whose row has a problem still counts as "present", so
+that one typo does not cascade into a page of unknown-reference errors.  The store is only
+read (for references to what it already holds); writing is :mod:`importers.core`'s job.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from importers import coords
+from importers.readers import Table
+from importers.spec import ENTITIES, LABEL_PREFIXES, MAX_CELL, REL_OF_ENTITY, Column
+from inventory.errors import ImportRowError, ValidationError
+from inventory.geo.crs import WGS84, parse_crs
+from inventory.graph.store import GraphStore, Key, Node, Rel
+from inventory.model import NODE_FIELDS, REL_FIELDS, clean_node, clean_rel, normalise_token, rel_id
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Relationships whose start has exactly one of them get an id naming that start (and
+# slot), so that a changed export moves the relationship instead of adding a second one.
+_SLOT_RELS = {"HAS_SITE", "LOCATED_AT", "SERVED_BY"}
+
+
+def slot_rel_id(rel_type: str, owner: str) -> str:
+    """``LOCATED_AT:E-1``: the one LOCATED_AT of device E-1, wherever it points."""
+    return f"{rel_type}:{owner}"
+
+
+@dataclass
+class Row:
+    """One data row of one table: typed values and where each came from."""
+
+    table: Table
+    number: int
+    values: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)   # column name -> header as written
+    raw: dict[str, str] = field(default_factory=dict)       # column name -> cell text
+    ok: bool = True
+    refs: dict[str, Any] = field(default_factory=dict)      # column -> Key or [Key]
+    lonlat: tuple[float, float] | None = None               # WGS84, once checked
+
+    @property
+    def id(self) -> str | None:
+        return self.values.get("id")
+
+
+class Builder:
+    """Turns tables into records; ``errors`` and ``warnings`` collect every problem."""
+
+    def __init__(self, store: GraphStore, crs: str = WGS84,
+                 progress: Callable[[str, int, int], None] | None = None):
+        self.store = store
+        self.default_crs = crs
+        self.progress = progress
+        self.errors: list[ImportRowError] = []
+        self.warnings: list[ImportRowError] = []
+        self.rows: dict[str, list[Row]] = {key: [] for key in ENTITIES}
+        self.imported: dict[str, dict[str, Row]] = {}   # label -> id -> row
+        self.stored: dict[Key, Node] = {}              # store nodes this import refers to
+        self.nodes: list[Node] = []
+        self.rels: list[Rel] = []
+
+    # -- problems
+    def error(self, row: Row | Table, column: str | None, message: str,
+              value: Any = None) -> None:
+        table = row.table if isinstance(row, Row) else row
+        number = row.number if isinstance(row, Row) else table.header_row
+        header = column
+        if isinstance(row, Row) and column in row.headers:
+            header = row.headers[column]
+            if value is None:
+                value = row.raw.get(column) or None
+        if isinstance(row, Row):
+            row.ok = False
+        if isinstance(value, str) and len(value) > 80:
+            value = value[:77] + "…"
+        self.errors.append(ImportRowError(table.file, number, header, value, message))
+
+    # -- 1. cells to typed values
+    def parse(self, tables: list[Table]) -> None:
+        total = sum(len(t.rows) for t in tables)
+        for table in tables:
+            columns = self._map_headers(table)
+            if columns is not None:
+                for number, cells in table.rows:
+                    self._parse_row(table, columns, number, cells)
+            if self.progress:
+                self.progress("check", len(table.rows), total)
+
+    def _map_headers(self, table: Table) -> dict[int, Column] | None:
+        """Column index -> Column, or None when a required column is missing."""
+        entity = table.entity
+        mapped: dict[int, Column] = {}
+        first: dict[str, str] = {}
+        for index, header in enumerate(table.headers):
+            if not header:
+                continue
+            column = entity.column_for_header(header)
+            if column is None:
+                self.warnings.append(ImportRowError(
+                    table.file, table.header_row, header, None,
+                    f"ignored: not a column of {entity.key}"))
+                continue
+            if column.name in first:
+                self.error(table, header, f"two columns mean {column.name}: "
+                                          f"{first[column.name]!r} and {header!r}; keep one")
+                continue
+            first[column.name] = header
+            mapped[index] = column
+        present = {c.name for c in mapped.values()}
+        missing = [c for c in entity.columns if c.required and c.name not in present]
+        for pair in (("lon", "lat"), ("lat", "lon")):
+            if pair[0] in present and pair[1] not in present:
+                missing.append(entity.column(pair[1]))
+        for column in missing:
+            self.error(table, column.name, f"missing column {column.name} "
+                                           f"({column.headers[0]})")
+        return None if missing else mapped
+
+    def _parse_row(self, table: Table, columns: dict[int, Column], number: int,
+                   cells: list[str]) -> None:
+        row = Row(table, number)
+        extra = [c for c in cells[len(table.headers):] if c]
+        if extra:
+            self.error(row, None, f"{len(table.headers) + len(extra)} cells but only "
+                                  f"{len(table.headers)} headers: an unquoted comma in a "
+                                  "value?", value=extra[0])
+        for index, column in columns.items():
+            text = cells[index] if index < len(cells) else ""
+            row.headers[column.name] = table.headers[index]
+            row.raw[column.name] = text
+            bad = table.bad_cells.get((number, index))
+            if bad:
+                self.error(row, column.name, bad)
+            elif len(text) > MAX_CELL:
+                self.error(row, column.name, f"cell is {len(text):,} characters long; "
+                                             f"at most {MAX_CELL:,} are accepted")
+            elif _CONTROL.search(text):
+                char = _CONTROL.search(text)[0]
+                self.error(row, column.name, f"contains a control character "
+                                             f"(U+{ord(char):04X})")
+            elif not text:
+                if column.required:
+                    self.error(row, column.name, f"{column.name} is required")
+            else:
+                try:
+                    row.values[column.name] = column.parse(text)
+                except (ValueError, TypeError, OverflowError, ValidationError) as exc:
+                    message = exc.message if isinstance(exc, ValidationError) else str(exc)
+                    self.error(row, column.name, message)
+        self.rows[table.entity.key].append(row)
+
+    # -- 2. ids: unique per entity, and known for references
+    def register_ids(self) -> None:
+        for key, rows in self.rows.items():
+            label = ENTITIES[key].label or REL_OF_ENTITY[key]
+            seen = self.imported.setdefault(label, {})
+            for row in rows:
+                if row.id is None:
+                    continue
+                if row.id in seen:
+                    other = seen[row.id]
+                    self.error(row, "id", f"id used twice: also {other.table.file} row "
+                                          f"{other.number}")
+                else:
+                    seen[row.id] = row
+
+    # -- 3. references: in the import, else in the store
+    def resolve(self) -> None:
+        wanted: dict[str, set[str]] = {}
+        refs: list[tuple[Row, Column, list[tuple[str | None, str]]]] = []
+        for key, rows in self.rows.items():
+            for column in ENTITIES[key].columns:
+                if not column.refs:
+                    continue
+                for row in rows:
+                    value = row.values.get(column.name)
+                    if value is None:
+                        continue
+                    items = [_split_prefix(v) for v in (value if column.many else [value])]
+                    refs.append((row, column, items))
+                    for label, element_id in items:
+                        for candidate in ([label] if label else column.refs):
+                            if element_id not in self.imported.get(candidate, {}):
+                                wanted.setdefault(candidate, set()).add(element_id)
+        for label, element_ids in wanted.items():
+            if label in NODE_FIELDS:
+                for node in self.store.get_nodes(label, element_ids).values():
+                    self.stored[node.key] = node
+        for row, column, items in refs:
+            keys = [self._resolve_one(row, column, label, element_id)
+                    for label, element_id in items]
+            if None in keys:
+                continue
+            row.refs[column.name] = keys if column.many else keys[0]
+            plain = [k[1] for k in keys]
+            row.values[column.name] = plain if column.many else plain[0]
+
+    def _resolve_one(self, row: Row, column: Column, label: str | None,
+                     element_id: str) -> Key | None:
+        allowed = " / ".join(column.refs)
+        if label is not None and label not in column.refs:
+            self.error(row, column.name, f"{column.name} must name a {allowed}, not a {label}")
+            return None
+        found = [c for c in ([label] if label else column.refs) if self._exists(c, element_id)]
+        if not found:
+            self.error(row, column.name, f"no {allowed} {element_id!r} in this import or in "
+                                         "the store")
+            return None
+        if len(found) > 1:
+            options = " or ".join(f"{c}:{element_id}" for c in found)
+            self.error(row, column.name, f"{element_id!r} is both a {' and a '.join(found)}: "
+                                         f"write {options}")
+            return None
+        return (found[0], element_id)
+
+    def _exists(self, label: str, element_id: str) -> bool:
+        return element_id in self.imported.get(label, {}) or (label, element_id) in self.stored
+
+    # -- 4. records
+    def build(self) -> None:
+        for key in ("customers", "maintenance_points", "rooms", "points", "sites", "cables",
+                    "ducts", "equipment", "circuits"):
+            for row in self.rows[key]:
+                self._coordinates(row)
+        customers = {r.id: r for r in self.rows["customers"]}
+        for key in ("customers", "sites", "rooms", "maintenance_points", "points", "cables",
+                    "ducts", "equipment", "circuits"):
+            label = ENTITIES[key].label
+            for row in self.rows[key]:
+                if key == "sites" and "tier" not in row.values:
+                    self._default_tier(row, customers)
+                if key == "ducts":
+                    self._duct_geometry(row)
+                self._node(label, row)
+        for row in self.rows["sites"]:
+            if row.ok and "customer_id" in row.refs:
+                self._rel(row, "HAS_SITE", slot_rel_id("HAS_SITE", row.id),
+                          row.refs["customer_id"], ("Site", row.id))
+        for row in self.rows["equipment"]:
+            if row.ok and "location_id" in row.refs:
+                self._rel(row, "LOCATED_AT", slot_rel_id("LOCATED_AT", row.id),
+                          ("Equipment", row.id), row.refs["location_id"])
+        for row in self.rows["circuits"]:
+            for end, column in (("A", "a_end"), ("Z", "z_end")):
+                if row.ok and column in row.refs:
+                    # one relationship per end, even when both ends are the same site
+                    self._rel(row, "TERMINATES_AT", rel_id("TERMINATES_AT", row.id, end),
+                              ("Circuit", row.id), row.refs[column], {"end": end})
+        self._sections()
+        for row in self.rows["patches"]:
+            if "a_id" in row.refs and row.refs.get("a_id") == row.refs.get("z_id"):
+                self.error(row, "z_id", "a patch joins a device to itself")
+            if row.ok and "a_id" in row.refs and "z_id" in row.refs:
+                props = {"name": row.values["name"]} if "name" in row.values else {}
+                self._rel(row, "PATCH", row.id, row.refs["a_id"], row.refs["z_id"], props)
+        self._served_by()
+
+    def _coordinates(self, row: Row) -> None:
+        """Check lon/lat and convert them to WGS84 in place."""
+        if "lon" not in row.values and "lat" not in row.values:
+            if row.values.get("crs"):
+                self._crs(row)  # still a mistake worth reporting
+            return
+        if ("lon" in row.values) != ("lat" in row.values):
+            missing = "lat" if "lon" in row.values else "lon"
+            if not row.raw.get(missing):  # a bad number is already reported
+                self.error(row, missing, "longitude and latitude come together")
+            return
+        crs = self._crs(row)
+        if crs is None:
+            return
+        lon, lat = row.values["lon"], row.values["lat"]
+        try:
+            row.lonlat = coords.point_to_wgs84(lon, lat, crs)
+        except ValueError as exc:
+            self.error(row, "lon", str(exc), value=f"{lon:g}, {lat:g}")
+            return
+        row.values["lon"], row.values["lat"] = row.lonlat
+
+    def _crs(self, row: Row) -> str | None:
+        """The row's CRS (its column, else --crs, else WGS84); None after a problem."""
+        name = row.values.get("crs")
+        if not name:
+            return self.default_crs
+        try:
+            return parse_crs(name)
+        except ValidationError:
+            self.error(row, "crs", "unknown coordinate system; use WGS84, CGCS2000, GCJ02 "
+                                   "(火星坐标), BD09 (百度) or an EPSG code")
+            return None
+
+    def _route(self, row: Row) -> list[tuple[float, float]] | None:
+        """The row's geometry column, checked and converted to WGS84."""
+        if "geometry" not in row.values:
+            return None
+        crs = self._crs(row)
+        if crs is None:
+            return None
+        try:
+            return coords.route_to_wgs84(row.values["geometry"], crs)
+        except ValueError as exc:
+            self.error(row, "geometry", str(exc))
+            return None
+
+    def _default_tier(self, row: Row, customers: dict[str, Row]) -> None:
+        key = row.refs.get("customer_id")
+        if key is None:
+            return
+        customer = customers.get(key[1])
+        tier = (customer.values.get("tier") if customer is not None
+                else self.stored[key].props.get("tier") if key in self.stored else None)
+        if tier is not None:
+            row.values["tier"] = tier
+
+    def _duct_geometry(self, row: Row) -> None:
+        points = self._route(row)
+        if points:
+            row.values["geometry"] = coords.to_wkt(points)
+            row.values.setdefault("length_m", coords.route_length_m(points))
+
+    def _node(self, label: str, row: Row) -> None:
+        if not row.ok:
+            return
+        fields = NODE_FIELDS[label]
+        props = {k: v for k, v in row.values.items() if k in fields or k == "id"}
+        try:
+            clean = clean_node(label, props)
+        except ValidationError as exc:
+            self.error(row, exc.field, exc.message, value=exc.value)
+            return
+        del clean["id"]  # the id is the node's key, not a property
+        self.nodes.append(Node(label, row.id, clean))
+
+    def _rel(self, row: Row, rel_type: str, element_id: str, start: Key, end: Key,
+             props: dict[str, Any] | None = None) -> None:
+        try:
+            clean = clean_rel(rel_type, props or {})
+        except ValidationError as exc:
+            self.error(row, exc.field, exc.message, value=exc.value)
+            return
+        self.rels.append(Rel(rel_type, element_id, start, end, clean))
+
+    # -- cable sections
+    def _sections(self) -> None:
+        for row in self.rows["cable_sections"]:
+            values = row.values
+            a, z = row.refs.get("a_id"), row.refs.get("z_id")
+            if a is not None and a == z:
+                self.error(row, "z_id", "a cable section cannot start and end at the same "
+                                        "place")
+            if values.get("cores_used", 0) > values.get("fiber_count", float("inf")):
+                self.error(row, "cores_used", f"{values['cores_used']} cores used but the "
+                                              f"section has only {values['fiber_count']}")
+            points = self._route(row)
+            if points is not None:
+                values["geometry"] = coords.to_wkt(points)
+                values["geometry_approx"] = False
+            elif "geometry" not in row.raw or not row.raw["geometry"]:
+                ends = [self._location(k) for k in (a, z)] if a and z else [None]
+                if None not in ends and ends[0] != ends[1]:
+                    points = ends
+                    values["geometry"] = coords.to_wkt(points)
+                    values["geometry_approx"] = True
+            if points and "length_m" not in values and not row.raw.get("length_m"):
+                values["length_m"] = coords.route_length_m(points)
+            if not row.ok or a is None or z is None:
+                continue
+            props = {k: v for k, v in values.items() if k in REL_FIELDS["SEGMENT"]}
+            self._rel(row, "SEGMENT", row.id, a, z, props)
+
+    def _location(self, key: Key) -> tuple[float, float] | None:
+        """WGS84 coordinates of a site, room or point, or of the place a device is in."""
+        label, element_id = key
+        if label == "Equipment":
+            row = self.imported.get("Equipment", {}).get(element_id)
+            if row is not None:
+                where = row.refs.get("location_id")
+            else:
+                rel = self.store.get_rel("LOCATED_AT", slot_rel_id("LOCATED_AT", element_id))
+                where = rel.end if rel else None
+            return None if where is None else self._location(where)
+        row = self.imported.get(label, {}).get(element_id)
+        if row is not None:
+            return row.lonlat
+        node = self.stored.get(key) or self.store.get_node(label, element_id)
+        if node is None or "lon" not in node.props or "lat" not in node.props:
+            return None
+        return (node.props["lon"], node.props["lat"])
+
+    # -- SERVED_BY: each site to its nearest maintenance point
+    def _served_by(self) -> None:
+        depots = {n.id: (n.props["lon"], n.props["lat"])
+                  for n in self.store.iter_nodes("MaintenancePoint")
+                  if "lon" in n.props and "lat" in n.props}
+        stored_depots = dict(depots)
+        for row in self.rows["maintenance_points"]:
+            if row.lonlat:
+                depots[row.id] = row.lonlat
+        sites = {row.id: row.lonlat for row in self.rows["sites"] if row.ok and row.lonlat}
+        if depots != stored_depots:
+            # a new or moved depot may now be the nearest one for sites already stored
+            for node in self.store.iter_nodes("Site"):
+                if node.id not in self.imported.get("Site", {}) and "lon" in node.props:
+                    sites[node.id] = (node.props["lon"], node.props["lat"])
+        for site, (depot, km) in coords.nearest(sites, depots).items():
+            self.rels.append(Rel("SERVED_BY", slot_rel_id("SERVED_BY", site), ("Site", site),
+                                 ("MaintenancePoint", depot), {"distance_km": km}))
+
+
+def _split_prefix(value: str) -> tuple[str | None, str]:
+    """``Room:R-001`` -> ("Room", "R-001"); an id that merely contains a colon stays whole."""
+    folded = unicodedata.normalize("NFKC", value)
+    if ":" in folded:
+        prefix, rest = folded.split(":", 1)
+        label = LABEL_PREFIXES.get(normalise_token(prefix))
+        if label and rest.strip():
+            return label, rest.strip()
+    return None, value
+
+
+def check(store: GraphStore, tables: Iterable[Table], crs: str = WGS84,
+          progress: Callable[[str, int, int], None] | None = None) -> Builder:
+    """Run every check and build the records; see ``Builder.errors``."""
+    builder = Builder(store, crs, progress)
+    builder.parse(list(tables))
+    builder.register_ids()
+    builder.resolve()
+    builder.build()
+    return builder
