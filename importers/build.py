@@ -87,15 +87,16 @@ class Builder:
     def parse(self, tables: list[Table]) -> None:
         total = sum(len(t.rows) for t in tables)
         for table in tables:
-            columns = self._map_headers(table)
-            if columns is not None:
-                for number, cells in table.rows:
-                    self._parse_row(table, columns, number, cells)
+            # rows of a table with a missing column are still read: their other cells get
+            # checked, and their ids still count for references from other files
+            columns, complete = self._map_headers(table)
+            for number, cells in table.rows:
+                self._parse_row(table, columns, number, cells).ok &= complete
             if self.progress:
                 self.progress("check", len(table.rows), total)
 
-    def _map_headers(self, table: Table) -> dict[int, Column] | None:
-        """Column index -> Column, or None when a required column is missing."""
+    def _map_headers(self, table: Table) -> tuple[dict[int, Column], bool]:
+        """Column index -> Column, and whether every required column is there."""
         entity = table.entity
         mapped: dict[int, Column] = {}
         first: dict[str, str] = {}
@@ -119,13 +120,14 @@ class Builder:
         for pair in (("lon", "lat"), ("lat", "lon")):
             if pair[0] in present and pair[1] not in present:
                 missing.append(entity.column(pair[1]))
+                mapped = {i: c for i, c in mapped.items() if c.name != pair[0]}
         for column in missing:
             self.error(table, column.name, f"missing column {column.name} "
                                            f"({column.headers[0]})")
-        return None if missing else mapped
+        return mapped, not missing
 
     def _parse_row(self, table: Table, columns: dict[int, Column], number: int,
-                   cells: list[str]) -> None:
+                   cells: list[str]) -> Row:
         row = Row(table, number)
         extra = [c for c in cells[len(table.headers):] if c]
         if extra:
@@ -156,6 +158,7 @@ class Builder:
                     message = exc.message if isinstance(exc, ValidationError) else str(exc)
                     self.error(row, column.name, message)
         self.rows[table.entity.key].append(row)
+        return row
 
     # -- 2. ids: unique per entity, and known for references
     def register_ids(self) -> None:

@@ -30,6 +30,7 @@ Design, in brief:
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 import os
@@ -337,6 +338,7 @@ class FiberBox:
     node_id: str         # the access node this box hangs off
     room: int
     last: bool           # on the cabinet at the far end of its spine (towards the neighbour)
+    first: bool          # on the cabinet nearest the room
 
 
 @dataclass
@@ -350,12 +352,12 @@ class Plant:
     _choices: dict = field(default_factory=dict)
 
     def pick(self, rng: random.Random, pon: bool, side: int | None = None,
-             last: bool | None = None) -> FiberBox:
-        key = (pon, side, last)
+             last: bool | None = None, near_room: bool | None = None) -> FiberBox:
+        key = (pon, side, last, near_room)
         choices = self._choices.get(key)
         if choices is None:
             choices = [b for b in self.boxes if b.pon is pon and side in (None, b.side)
-                       and last in (None, b.last)]
+                       and last in (None, b.last) and near_room in (None, b.first)]
             self._choices[key] = choices
         return choices[rng.randrange(len(choices))]
 
@@ -375,6 +377,7 @@ class _Writer:
 
     def __init__(self, out: Path):
         self.files = {}
+        self.writers = {}
         self.write = {}
         self.counts = dict.fromkeys(TABLES, 0)
         for table, columns in TABLES.items():
@@ -383,11 +386,16 @@ class _Writer:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(columns)
             self.files[table] = handle
+            self.writers[table] = writer
             self.write[table] = writer.writerow
 
     def row(self, table: str, values: tuple) -> None:
         self.write[table](values)
         self.counts[table] += 1
+
+    def rows(self, table: str, values: list[tuple]) -> None:
+        self.writers[table].writerows(values)
+        self.counts[table] += len(values)
 
     def close(self) -> None:
         for handle in self.files.values():
@@ -435,7 +443,7 @@ class _Generator:
     def __init__(self, out: Path, n: int, seed: int):
         self.out, self.n, self.seed = out, n, seed
         self.w = _Writer(out)
-        self._spell = 0
+        self._spellings: dict[tuple[int, str], Iterator[str]] = {}
         self.rooms: list[Room] = []
         self.access: list[int] = []     # indices of access rooms, in ring order
         self.aggs_by_town: list[list[int]] = [[] for _ in TOWNS]
@@ -447,9 +455,11 @@ class _Generator:
         return random.Random("/".join(map(str, (self.seed, *parts))))
 
     def sp(self, table: dict[str, tuple[str, ...]], key: str) -> str:
-        self._spell += 1
-        options = table[key]
-        return options[self._spell % len(options)]
+        """One of the platform's spellings of an enum value, in turn."""
+        cycle = self._spellings.get((id(table), key))
+        if cycle is None:
+            cycle = self._spellings[(id(table), key)] = itertools.cycle(table[key])
+        return next(cycle)
 
     # -- names and addresses --
 
@@ -502,31 +512,33 @@ class _Generator:
     def duct_run(self, base: str, counter: list[int], pts: list[tuple[float, float]],
                  maxlen: float, kind: str, name: str, manholes: bool, address: str,
                  rows: list | None = None, first_manhole: bool = False,
-                 last_manhole: bool = False) -> tuple[list[list[tuple[float, float]]], list[str]]:
+                 last_manhole: bool = False, inner_manholes: bool = True) -> tuple[list[list[tuple[float, float]]], list[str]]:
         """Ducts along ``pts`` (local metres), at most ``maxlen`` long, with manholes between
         them. Returns the lon/lat coordinates of each duct and their ids."""
         bps = _subdivide(_dedupe(pts), maxlen)
         lls = [to_ll(x, y) for x, y in bps]
         geoms, ids = [], []
-        holes = {}
         if manholes:
             lo = 0 if first_manhole else 1
             hi = len(bps) if last_manhole else len(bps) - 1
+            if not inner_manholes:
+                lo = max(lo, len(bps) - 1)
             for i in range(lo, hi):
                 counter[0] += 1
                 hid = f"P-{base}-M{counter[0]:03d}"
-                holes[i] = hid
-                self.point(hid, f"{name}{counter[0]}#人井", "MANHOLE", address, *bps[i],
-                           rows=rows)
+                if inner_manholes:
+                    self.point(hid, f"{name}{counter[0]}#人井", "MANHOLE", address, *bps[i],
+                               rows=rows)
+                else:   # a drop: only the hand hole in front of the building
+                    self.point(hid, f"{name}手井", "HANDHOLE", address, *bps[i], rows=rows)
+        many = len(bps) > 2
         for i in range(len(bps) - 1):
             counter[1] += 1
             did = f"D-{base}-{counter[1]:03d}"
             seg = [lls[i], lls[i + 1]]
-            a = holes.get(i, "起点" if i == 0 else f"{i}#")
-            z = holes.get(i + 1, "终点" if i + 1 == len(bps) - 1 else f"{i + 1}#")
-            dname = f"{name}({a.rsplit('-', 1)[-1]}-{z.rsplit('-', 1)[-1]})"
-            self._emit("ducts", (did, dname, self.sp(SP_DUCT, kind), _wkt(seg),
-                                 f"{ll_length(seg):.1f}"), rows)
+            self._emit("ducts", (did, f"{name}{i + 1}段" if many else name,
+                                 self.sp(SP_DUCT, kind), _wkt(seg),
+                                 f"{ll_distance(*seg[0], *seg[1]):.1f}"), rows)
             geoms.append(seg)
             ids.append(did)
         return geoms, ids
@@ -793,7 +805,7 @@ class _Generator:
         urban = room.urban
         step = 150.0 if urban else 400.0
         shortest, longest = (300.0, 2500.0) if urban else (800.0, 6000.0)
-        per_side = max(1, min(8, math.ceil(room.sites / 120)))
+        per_side = max(2, min(8, math.ceil(room.sites / 100)))
         splitters = 1 + room.sites // 250
         counter = [0, 0]   # manholes, ducts
         n_cab = n_box = n_cable = n_sec = n_split = 0
@@ -818,13 +830,13 @@ class _Generator:
             for g in geoms:
                 total += ll_distance(*g[0], *g[1])
                 cum.append(total)
-            k = min(per_side, len(geoms) - 1)
-            ends: list[int] = []
-            for c in range(k):     # cabinets spread along the spine, the last at its end
-                target = total * (c + 1) / k
-                e = next(i for i, v in enumerate(cum) if v >= target - 1.0)
-                e = max(e, ends[-1] + 1 if ends else 1)
-                ends.append(min(e, len(geoms) - 1))
+            # cabinets: the first two spans out, then spread along it, the last at its end
+            k = max(1, min(per_side, len(geoms) - 2))
+            ends: list[int] = [min(2, len(geoms) - 1)]
+            for c in range(1, k):
+                target = total * c / (k - 1)
+                e = next((i for i, v in enumerate(cum) if v >= target - 1.0), len(geoms) - 1)
+                ends.append(min(max(e, ends[-1] + 1), len(geoms) - 1))
             ends = sorted(set(ends))
             for ci, e in enumerate(ends):
                 n_cab += 1
@@ -900,7 +912,8 @@ class _Generator:
                                      [g[0][0]] + [s[1] for s in g], rows=rows)
                         plant.boxes.append(FiberBox(
                             bid, bname, bx, by, pon, side,
-                            room.olt_id if pon else room.node_id, idx, ci == len(ends) - 1))
+                            room.olt_id if pon else room.node_id, idx, ci == len(ends) - 1,
+                            ci == 0))
                         prev, prev_name = bid, bname
         return plant
 
@@ -983,6 +996,8 @@ class _Generator:
             ends = [j for j in (room.next, room.prev) if j >= 0]
             other = ends[0] if len(ends) == 1 or rng.random() < 0.5 else ends[1]
             first = plant.pick(rng, pon, side=0 if other == room.next else 1, last=True)
+        elif dual_route:   # near the room, so that the other spine is near too
+            first = plant.pick(rng, pon, near_room=True)
         else:
             first = plant.pick(rng, pon)
         far_km = None
@@ -1013,8 +1028,8 @@ class _Generator:
         w.row("sites", (sid, cid, sname, self.sp(SP_TIER, tier), address, f"{lon:.6f}",
                         f"{lat:.6f}", CRS, self.person(rng), self.mobile(rng), town.district))
         if far_km is None:
-            near = min(ll_distance(lon, lat, t.lon, t.lat) for t in TOWNS) / 1000
-            assert near < NEAR_KM, (sid, near)
+            near = ll_distance(lon, lat, town.lon, town.lat) / 1000
+            assert near < NEAR_KM, (sid, near)    # by construction; beyond_50km is planted
 
         # customer devices
         devices = []
@@ -1063,9 +1078,9 @@ class _Generator:
                 if share:   # the second drop enters the building through the first one's duct
                     mx, my = entrance[0][2]
                 g1, d1 = self.duct_run(base, counter, [(box.x, box.y), (mx, box.y), (mx, my)],
-                                       400 if urban else 1000, "DISTRIBUTION",
+                                       500 if urban else 1500, "DISTRIBUTION",
                                        f"{sname}{r_i + 1}号引入管道", True,
-                                       address, last_manhole=not share)
+                                       address, last_manhole=not share, inner_manholes=False)
                 if share:
                     g2, d2 = entrance[0][1], [entrance[0][0]]
                     self.defect(defects_out, sid, tier, defect, d2[0])

@@ -7,11 +7,10 @@ import io
 import json
 
 import pytest
+import topologies as T
 from click.testing import CliRunner
 
 from inventory.cli import cli
-
-import topologies as T
 
 
 @pytest.fixture

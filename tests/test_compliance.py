@@ -4,15 +4,20 @@
 from __future__ import annotations
 
 import pytest
+import topologies as T
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inventory.graph.compliance import (REQUIREMENTS, audit, audit_summary, check,
-                                        shared_risk, single_points_of_failure)
+from inventory.graph.compliance import (
+    REQUIREMENTS,
+    audit,
+    audit_summary,
+    check,
+    shared_risk,
+    single_points_of_failure,
+)
 from inventory.graph.network import AGG, AGG_HOST, AGG_ROOM, load_site_graph, network_index
 from inventory.graph.trace import analyse_site, connected, route_elements, trace
-
-import topologies as T
 
 
 @pytest.mark.parametrize("name", sorted(T.CASES))

@@ -131,7 +131,7 @@ def test_locate_fault(network):
     assert doc["maintenance_point"]["id"] == "MP1"
     sites = {s["site"]: s for s in doc["sites"]}
     assert set(sites) == {"S1", "S3", "S4"}            # S2 hangs off J1, before the fault
-    assert sites["S1"]["status"] == "DOWN" and sites["S1"]["routes"] == ["A"]
+    assert sites["S1"]["status"] == "DOWN" and sites["S3"]["status"] == "DOWN"
     assert sites["S4"]["status"] == "UNTRACED"         # behind the break, but no device
     assert sites["S1"]["tier"] == "GOLD" and sites["S1"]["limit_hours"] == 6   # 3 h + 3 h cut
     assert sites["S1"]["deadline"] == "2026-11-24T16:00"
@@ -168,10 +168,11 @@ def test_export(network, tmp_path):
 
 
 def test_without_a_tracer(network, monkeypatch):
-    """Before inventory.graph.trace existed: neighbourhood export, sites beyond the break."""
+    """Without inventory.graph.trace/impact: neighbourhood export, sites beyond the break."""
     import inventory.commands.geo as geo_commands
 
     monkeypatch.setattr(geo_commands, "_tracer", lambda: None)
+    monkeypatch.setattr(geo_commands, "_impact", lambda: None)
     site = json.loads(network("export", "--site", "S1"))
     roles = {f["properties"]["role"] for f in site["features"]}
     assert {"site", "device", "section", "maintenance_point"} <= roles
@@ -179,7 +180,7 @@ def test_without_a_tracer(network, monkeypatch):
     doc = json.loads(network("locate-fault", "CB1", "--from", "R1", "--distance",
                              f"{measured:.1f}", "--format", "json"))
     assert {s["site"] for s in doc["sites"]} == {"S1", "S3", "S4"}
-    assert doc["sites_rule"].startswith("no route tracer")
+    assert doc["sites_rule"].startswith("no impact analysis")
 
 
 def test_errors_are_one_line(store, store_env):

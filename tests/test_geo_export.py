@@ -103,6 +103,17 @@ def test_route_features_roles():
     assert {f["properties"]["id"]: f["properties"]["role"] for f in one}["J1"] == "handover"
 
 
+def test_tracer_shared_flags_win():
+    """With the tracer's flags, being on two routes is not shared risk by itself."""
+    flagged = routes()
+    for route in flagged:
+        for step in route["steps"]:
+            step["shared"] = step.get("id") == "SEC3"
+    roles = {f["properties"]["id"]: f["properties"]["role"] for f in route_features(flagged)}
+    assert roles["J1"] == "handover" and roles["SEC3"] == "shared_risk"
+    assert roles["SEC1"] == "route_a" and roles["SEC4"] == "route_b"
+
+
 def test_geojson_is_rfc7946(tmp_path):
     features = route_features(routes())
     text = geojson_text(features, name="site S1")

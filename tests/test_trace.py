@@ -5,17 +5,15 @@ from __future__ import annotations
 import doctest
 
 import pytest
+import topologies as T
 
 import inventory.graph.compliance
 import inventory.graph.handover
 import inventory.graph.network
 import inventory.graph.trace
 from inventory.errors import InventoryError, NotFound
-from inventory.graph.network import load_site_graph
+from inventory.graph.network import load_site_graph, network_index
 from inventory.graph.trace import element_key, route_elements, trace
-from inventory.graph.network import network_index
-
-import topologies as T
 
 STEP_KEYS = {"kind", "id", "name", "lon", "lat", "geometry", "cable_id", "cable_name",
              "duct_ids", "length_m", "laying", "fiber_count", "cores_used", "maintainer",

@@ -11,6 +11,7 @@ cable section of cable C1 in duct D1, ``~`` the ring towards aggregation.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from inventory.graph.network import build_graph
@@ -100,7 +101,7 @@ def aggregation(t: Topo, ring: list[str], closed: bool = True, tag: str = "") ->
     agg = t.room(f"AGG{tag}", "AGGREGATION")
     t.device(f"AGG-EQ{tag}", "PTN", "AGGREGATION", agg)
     hops = [agg, *ring] + ([agg] if closed else [])
-    for i, (a, b) in enumerate(zip(hops, hops[1:])):
+    for i, (a, b) in enumerate(itertools.pairwise(hops)):
         t.seg(f"TR{tag}-{i}", a, b, f"TC{tag}-{i}", (f"TD{tag}-{i}",), 2000, level="TRUNK")
 
 

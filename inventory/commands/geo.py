@@ -177,14 +177,26 @@ def _sites_near(store: GraphStore, seeds: list[tuple[str, str]], blocked: set[tu
     return sorted((n for n in graph.nodes.values() if n.label == "Site"), key=lambda n: n.id)
 
 
+def _impact():
+    """The fault-impact analysis (inventory.graph.impact) when this tree has it, else None."""
+    try:
+        from inventory.graph.impact import fault_impact
+        from inventory.graph.network import load_network
+        from inventory.graph.trace import trace
+    except ImportError:
+        return None
+    return load_network, fault_impact, trace
+
+
 def _sites_behind(store: GraphStore, sections: list[dict[str, Any]], location
                   ) -> tuple[list[tuple[Node, str, list[str]]], str]:
-    """The customer sites the located break hits: ``[(site, status, routes using it)]``.
+    """The customer sites the located break hits: ``[(site, status, what it lost)]``.
 
-    With the route tracer: every site near the cable (reached from its nodes through the
-    passive plant) is traced; a site is hit when one of its routes runs through the broken
-    section — DOWN when all of them do, DEGRADED when another route remains. Without it:
-    the sites beyond the break on the customer side (see docs/geography.md).
+    With the fault-impact analysis: the broken *section* (not the whole cable) is failed and
+    every site that goes DOWN or is DEGRADED (a diverse route, the second access node or the
+    ring lost) is listed. Sites beyond the break that the tracer finds no complete route for
+    (no customer device recorded) are added as UNTRACED. Without it: the sites beyond the break
+    on the customer side, as DOWN (see docs/geography.md).
     """
     chain = location.chain
     by_id = {}
@@ -202,26 +214,21 @@ def _sites_behind(store: GraphStore, sections: list[dict[str, Any]], location
         how = "sites beyond the break, away from the instrument"
     behind = _sites_near(store, [(n["label"], n["id"]) for n in customer_side if n.get("label")],
                          {(n["label"], n["id"]) for n in network_side if n.get("label")})
-    tracer = _tracer()
-    if tracer is None:
-        return [(site, "DOWN", []) for site in behind], "no route tracer: " + how
-    load_site_graph, trace = tracer
-    behind_ids = {site.id for site in behind}
-    candidates = _sites_near(store, [(n["label"], n["id"]) for n in chain if n.get("label")],
-                             set())
-    if not candidates:
-        return [], "traced routes through the broken section"
-    G = load_site_graph(store, [c.id for c in candidates])
-    hit = []
-    for site in candidates:
-        routes = [r for r in trace(G, site.id).routes if r.complete]
-        using = [r.name for r in routes if location.section_id in r.elements.get("sections", ())]
-        if using:
-            hit.append((site, "DOWN" if len(using) == len(routes) else "DEGRADED", using))
-        elif not routes and site.id in behind_ids:
-            hit.append((site, "UNTRACED", []))      # no traced route, but behind the break
-    return hit, ("traced routes through the broken section; UNTRACED = no complete route "
-                 "traced, " + how)
+    analysis = _impact()
+    if analysis is None:
+        return [(site, "DOWN", []) for site in behind], "no impact analysis: " + how
+    load_network, fault_impact, trace = analysis
+    G = load_network(store)
+    result = fault_impact(G, [("SEGMENT", location.section_id)])
+    found = store.get_nodes("Site", [a.site_id for a in result.sites])
+    hit = [(found[a.site_id], a.status, list(a.lost)) for a in result.sites
+           if a.site_id in found]
+    listed = {a.site_id for a in result.sites}
+    for site in behind:
+        if site.id not in listed and not any(r.complete for r in trace(G, site.id).routes):
+            hit.append((site, "UNTRACED", []))
+    return hit, ("fault impact of the broken section; UNTRACED = no complete route traced, "
+                 + how)
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -304,14 +311,14 @@ def locate_fault_command(store: GraphStore, cable: str, from_id: str, measured: 
     depot_km = location.maintenance_point["distance_km"] if location.maintenance_point else None
     sites, how = _sites_behind(store, sections, location)
     affected = []
-    for site, status, routes in sites:
+    for site, status, lost in sites:
         try:
             tier = _tier(store, site)
         except InventoryError:
             tier = None
         row = {"site": site.id, "name": site.props.get("name"),
                "customer_id": site.props.get("customer_id"), "tier": tier, "status": status,
-               "routes": routes}
+               "lost": lost}
         if tier:
             rec = recovery_time(tier, depot_km, cable_cut=True, fault_start=start)
             row.update(limit_hours=rec.total_limit_hours, deadline=rec.as_dict()["deadline"],
@@ -319,7 +326,8 @@ def locate_fault_command(store: GraphStore, cable: str, from_id: str, measured: 
                        target_deadline=rec.as_dict()["target_deadline"])
         affected.append(row)
     order = {"GOLD": 0, "SILVER": 1, "BRONZE": 2, "STANDARD": 3}
-    affected.sort(key=lambda r: (r["status"] != "DOWN", r.get("deadline") or "9999",
+    rank = {"DOWN": 0, "DEGRADED": 1}
+    affected.sort(key=lambda r: (rank.get(r["status"], 2), r.get("deadline") or "9999",
                                  order.get(r["tier"], 9), r["site"]))
     doc = {"cable": cable, **location.as_dict(), "fault_start": start.isoformat(),
            "sites_rule": how, "sites": affected}
@@ -331,7 +339,7 @@ def locate_fault_command(store: GraphStore, cable: str, from_id: str, measured: 
                "fault_lat": f"{location.lat:.7f}",
                "section": location.section_id, **row} for row in affected], fmt,
              ["cable", "fault_lon", "fault_lat", "section", "site", "name", "customer_id",
-              "tier", "status", "routes", "limit_hours", "deadline", "target_hours", "target_deadline"])
+              "tier", "status", "lost", "limit_hours", "deadline", "target_hours", "target_deadline"])
         return
     summary = [
         {"item": "fault point (lon, lat)", "value": f"{location.lon:.6f}, {location.lat:.6f}"},
@@ -351,7 +359,7 @@ def locate_fault_command(store: GraphStore, cable: str, from_id: str, measured: 
     echo(summary, fmt, ["item", "value"])
     if affected:
         click.echo()
-        echo(affected, fmt, ["site", "name", "tier", "status", "routes", "limit_hours",
+        echo(affected, fmt, ["site", "name", "tier", "status", "lost", "limit_hours",
                              "deadline", "target_hours", "target_deadline"])
 
 

@@ -130,12 +130,16 @@ def route_features(routes: Sequence[Mapping[str, Any]], site: Mapping[str, Any] 
     ``length_m``; each step ``kind``, ``id``, ``name``, ``lon``, ``lat``, ``geometry``,
     ``cable_id``, ``duct_ids``, ``length_m``, ``maintainer``, ``boundary``, ``shared``).
 
-    An element on more than one route, or flagged ``shared``, becomes one ``shared_risk``
-    feature listing its routes; a step with ``boundary`` is a ``handover`` point. A section
-    without a geometry is drawn straight between its neighbours (``geometry_approx``).
+    Each element becomes one feature listing its ``routes``, styled by the first route it is
+    on. It is ``shared_risk`` when a step flags it ``shared`` (the tracer's verdict, which knows
+    what a tier may share); when no step carries a ``shared`` key at all, an element on two
+    or more routes (other than the site) is taken as shared. A step with ``boundary`` is a
+    ``handover`` point. A section without a geometry is drawn straight between its
+    neighbours (``geometry_approx``).
     """
     lines: dict[str, dict[str, Any]] = {}
     points: dict[str, dict[str, Any]] = {}
+    flagged = any("shared" in step for route in routes for step in route.get("steps", ()))
     for route in routes:
         name = str(route.get("name", "?"))
         steps = list(route.get("steps", ()))
@@ -161,8 +165,8 @@ def route_features(routes: Sequence[Mapping[str, Any]], site: Mapping[str, Any] 
             features.append(feature)
     for entry in lines.values():
         step, routes_of = entry["step"], entry["routes"]
-        role = ("shared_risk" if entry["shared"] or len(routes_of) > 1
-                else _route_role(routes_of[0]))
+        shared = entry["shared"] or (not flagged and len(routes_of) > 1)
+        role = "shared_risk" if shared else _route_role(routes_of[0])
         props = {k: v for k, v in step.items() if k not in ("geometry",)}
         props.update(routes=routes_of, kind_of="section")
         if step.get("geometry"):
@@ -175,7 +179,8 @@ def route_features(routes: Sequence[Mapping[str, Any]], site: Mapping[str, Any] 
             features.append(line_feature(ends, role, props))
     for entry in points.values():
         step, routes_of = entry["step"], entry["routes"]
-        if entry["shared"] or (len(routes_of) > 1 and step.get("kind") != "site"):
+        if entry["shared"] or (not flagged and len(routes_of) > 1
+                               and step.get("kind") != "site"):
             role = "shared_risk"
         elif entry["boundary"]:
             role = "handover"

@@ -38,9 +38,17 @@ from typing import Any
 
 from inventory.graph.network import AGG, AGG_HOST, AGG_ROOM, PASSIVE, network_index
 from inventory.graph.store import Key
-from inventory.graph.trace import (KIND, SharedElement, SiteAnalysis, _connected, analyse_site,
-                                   describe, route_elements, shared_elements, side_cuts,
-                                   uplink_side)
+from inventory.graph.trace import (
+    KIND,
+    SharedElement,
+    SiteAnalysis,
+    _connected,
+    analyse_site,
+    describe,
+    route_elements,
+    shared_elements,
+    side_cuts,
+)
 from inventory.model import Tier, tier_policy
 
 PASS, FAIL, UNKNOWN = "PASS", "FAIL", "UNKNOWN"

@@ -39,8 +39,17 @@ import networkx as nx
 
 from inventory.errors import InventoryError, NotFound
 from inventory.graph import handover
-from inventory.graph.network import (ACCESS_NODE, AGG, AGG_HOST, AGG_ROOM, AN_ROOM, CPE, SITE,
-                                     NetworkIndex, network_index)
+from inventory.graph.network import (
+    ACCESS_NODE,
+    AGG,
+    AGG_HOST,
+    AGG_ROOM,
+    AN_ROOM,
+    CPE,
+    SITE,
+    NetworkIndex,
+    network_index,
+)
 from inventory.graph.store import Key
 from inventory.model import Tier, TierPolicy, tier_policy
 
@@ -116,7 +125,7 @@ def _explore(ix: NetworkIndex, sources: list[Key], enter: Callable[[Key], bool],
         return not any(e in failed for e in elements[v])
 
     if not failed:
-        def alive(v: Key) -> bool:  # noqa: F811 - the common case, kept cheap
+        def alive(v: Key) -> bool:
             return True
 
     succ: dict[Key, list[Key]] = {}
@@ -424,7 +433,8 @@ def _solve_side(ix: NetworkIndex, region: Region, exempt: frozenset[Key],
         return Side(region, [p1, p2], 1, sorted(shared), exempt)
     for first in _simple_paths(ix, region, REPAIR_CANDIDATES):
         used = route_elements(ix, first) - exempt
-        second = _dijkstra_pred(ix, region, lambda v: any(e in used for e in ix.elements[v]))
+        second = _dijkstra_pred(
+            ix, region, lambda v: any(e in used for e in ix.elements[v]))  # noqa: B023
         if second is not None:
             pair = sorted([first, second], key=lambda p: (_path_cost(ix, p), p))
             return Side(region, pair, 2, [], exempt)
@@ -686,7 +696,7 @@ def describe(G: Any, key: Key) -> str:
 
 def _make_step(G: Any, ix: NetworkIndex, v: Key) -> Step:
     if v[0] == "SEGMENT":
-        a, b, data = ix.segments[v[1]]
+        _a, _b, data = ix.segments[v[1]]
         cable = G.graph.get("cables", {}).get(data.get("cable_id"), {})
         ducts = [G.graph.get("ducts", {}).get(d) or {} for d in data.get("duct_ids") or ()]
         return Step(

@@ -79,6 +79,10 @@ CASES: dict[str, tuple[dict[str, str | bytes], list[dict], list[dict]]] = {
     "missing_required_column": (
         {"equipment.csv": "id,name,layer,location_id\nE-101,分院ONU,CUSTOMER,S-001\n"},
         [err("equipment.csv", 1, "type", "missing column type (设备类型)")], []),
+    "missing_column_ids_still_known": (
+        {"equipment.csv": "id,name,layer,location_id\nE-101,分院ONU,CUSTOMER,S-001\n",
+         "patches.csv": "id,a_id,z_id\nPA-101,E-101,E-PTN-01\n"},
+        [err("equipment.csv", 1, "type", "missing column type (设备类型)")], []),
     "missing_required_value": (
         {"customers.csv": "客户编码,客户名称,服务等级\nC-101,,金牌\nC-102,博乐市财政局,\n"},
         [err("customers.csv", 2, "客户名称", "name is required"),

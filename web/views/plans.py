@@ -21,6 +21,7 @@ from web.auth import require
 from web.extensions import get_store
 from web.i18n import t
 from web.jsonutil import plain
+from web.pages import node_dict
 from web.views.imports import _paths, _pending_folder, save_upload, upload_root
 
 bp = Blueprint("plans", __name__)
@@ -85,8 +86,26 @@ def plan_map():
     if folder is None:
         abort(404)
     info = json.loads((folder / "upload.json").read_text(encoding="utf-8"))
-    _, validation = validate(_paths(folder), info.get("crs"))
-    return Response(sitemaps.plan_map(validation), mimetype="text/html")
+    read, validation = validate(_paths(folder), info.get("crs"))
+    return Response(sitemaps.plan_map(planned_routes(read, validation)), mimetype="text/html")
+
+
+def planned_routes(read: Any, validation: dict[str, Any]) -> list[dict[str, Any]]:
+    """The traced routes of every planned site, on the inventory with the plan laid over."""
+    if not read.ok:
+        return []
+    from inventory.graph import network, trace
+    from inventory.graph.plan import PlanView
+
+    view = PlanView(get_store(), read.plan)
+    out = []
+    for row in validation.get("sites", [])[:50]:
+        site = view.get_node("Site", row["site_id"])
+        if site is None:
+            continue
+        G = network.load_site_graph(view, site.id)
+        out.append({"site": node_dict(site), "trace": trace.trace(G, site.id).as_dict()})
+    return out
 
 
 @bp.route("/plans/apply", methods=["POST"])
