@@ -161,6 +161,28 @@ def _subdivide(pts: list[tuple[float, float]], maxlen: float) -> list[tuple[floa
     return out
 
 
+def _split(pts: list[tuple[float, float]], maxlen: float) -> list[list[tuple[float, float]]]:
+    """Cut a polyline into pieces of equal length, at most ``maxlen`` each."""
+    legs = [math.hypot(x2 - x1, y2 - y1) for (x1, y1), (x2, y2) in zip(pts, pts[1:])]
+    total = sum(legs)
+    n = max(1, math.ceil(total / maxlen))
+    if n == 1:
+        return [pts]
+    size = total / n
+    pieces, piece, done, cut = [], [pts[0]], 0.0, size
+    for (x1, y1), (x2, y2), leg in zip(pts, pts[1:], legs):
+        while len(pieces) < n - 1 and done + leg >= cut:
+            t = (cut - done) / leg if leg else 0.0
+            p = (x1 + (x2 - x1) * t, y1 + (y2 - y1) * t)
+            pieces.append(piece + [p] if p != piece[-1] else piece)
+            piece, cut = [p], cut + size
+        if (x2, y2) != piece[-1]:
+            piece.append((x2, y2))
+        done += leg
+    pieces.append(piece)
+    return [p for p in pieces if len(p) > 1]
+
+
 def _fmt_ll(lon: float, lat: float) -> str:
     return f"{lon:.6f},{lat:.6f}"
 
@@ -512,7 +534,8 @@ class _Generator:
     def duct_run(self, base: str, counter: list[int], pts: list[tuple[float, float]],
                  maxlen: float, kind: str, name: str, manholes: bool, address: str,
                  rows: list | None = None, first_manhole: bool = False,
-                 last_manhole: bool = False, inner_manholes: bool = True) -> tuple[list[list[tuple[float, float]]], list[str]]:
+                 last_manhole: bool = False, inner_manholes: bool = True
+                 ) -> tuple[list[list[tuple[float, float]]], list[str]]:
         """Ducts along ``pts`` (local metres), at most ``maxlen`` long, with manholes between
         them. Returns the lon/lat coordinates of each duct and their ids."""
         bps = _subdivide(_dedupe(pts), maxlen)
@@ -542,6 +565,26 @@ class _Generator:
             geoms.append(seg)
             ids.append(did)
         return geoms, ids
+
+    def drop_ducts(self, base: str, pts: list[tuple[float, float]], maxlen: float, name: str,
+                   address: str, hand_hole: bool) -> tuple[list[tuple[float, float]], list[str]]:
+        """The street ducts of one drop: pieces of at most ``maxlen`` (bends inside a piece),
+        a hand hole (手井) at the end unless ``hand_hole`` is false. Returns the lon/lat line
+        and the duct ids."""
+        pieces = _split(_dedupe(pts), maxlen)
+        line: list[tuple[float, float]] = []
+        ids = []
+        for i, piece in enumerate(pieces, 1):
+            lls = [to_ll(x, y) for x, y in piece]
+            did = f"D-{base}-{i}"
+            self.w.row("ducts", (did, f"{name}{i}段" if len(pieces) > 1 else name,
+                                 self.sp(SP_DUCT, "DISTRIBUTION"), _wkt(lls),
+                                 f"{ll_length(lls):.1f}"))
+            line.extend(lls if not line else lls[1:])
+            ids.append(did)
+        if hand_hole:
+            self.point(f"P-{base}-H", f"{name}手井", "HANDHOLE", address, *pts[-1])
+        return line, ids
 
     def section(self, sid: str, name: str, cable_id: str, a: str, z: str, fiber: int,
                 used: int, laying: str, duct_ids: list[str], coords: list[tuple[float, float]],
@@ -1068,7 +1111,6 @@ class _Generator:
             north = 1 if r_i == 0 else -1
             mx, my = x + (4 if r_i == 0 else -4), y + north * 22
             base = f"{code}-{r_i + 1}"
-            counter = [0, 0]
             if far:
                 pts = _road(rng, box.x, box.y, x, y, 1500 * north)
                 coords = [to_ll(*p) for p in pts]
@@ -1077,18 +1119,22 @@ class _Generator:
                 share = defect == "shared_duct" and r_i == 1
                 if share:   # the second drop enters the building through the first one's duct
                     mx, my = entrance[0][2]
-                g1, d1 = self.duct_run(base, counter, [(box.x, box.y), (mx, box.y), (mx, my)],
-                                       500 if urban else 1500, "DISTRIBUTION",
-                                       f"{sname}{r_i + 1}号引入管道", True,
-                                       address, last_manhole=not share, inner_manholes=False)
+                line, d1 = self.drop_ducts(base, [(box.x, box.y), (mx, box.y), (mx, my)],
+                                           500 if urban else 1500, f"{sname}{r_i + 1}号引入管道",
+                                           address, hand_hole=not share)
                 if share:
                     g2, d2 = entrance[0][1], [entrance[0][0]]
+                    line[-1] = g2[0]    # exactly where the first drop's entrance duct starts
                     self.defect(defects_out, sid, tier, defect, d2[0])
                 else:
-                    g2, d2 = self.duct_run(base, counter, [(mx, my), (x, y)], 10_000, "ENTRANCE",
-                                           f"{sname}{r_i + 1}号入户管道", False, address)
-                    entrance.append((d2[0], g2, (mx, my)))
-                coords = [g1[0][0]] + [s[1] for s in g1] + [g2[0][1]]
+                    did = f"D-{base}-E"
+                    g2 = [line[-1], to_ll(x, y)]
+                    w.row("ducts", (did, f"{sname}{r_i + 1}号入户管道",
+                                    self.sp(SP_DUCT, "ENTRANCE"), _wkt(g2),
+                                    f"{ll_distance(*g2[0], *g2[1]):.1f}"))
+                    d2 = [did]
+                    entrance.append((did, g2, (mx, my)))
+                coords = line + [g2[1]]
                 duct_ids = d1 + d2
             else:
                 pts = _dedupe([(box.x, box.y), (mx, box.y), (mx, my), (x, y)])

@@ -765,7 +765,7 @@ def site_verdicts(site_ids: list[str]) -> dict[str, dict[str, Any]]:
     out = {}
     for site_id in ids:
         check = compliance.check(G, site_id, spofs=False)
-        out[site_id] = {"verdict": check.verdict, "failed": list(check.failed())}
+        out[site_id] = {"verdict": check.verdict, "failed": list(check.failed)}
     return out
 
 

@@ -44,7 +44,7 @@ from typing import Any
 
 from inventory.errors import InventoryError, NotFound
 from inventory.graph.compliance import PASS, SiteCheck, check_from
-from inventory.graph.network import (ACCESS_NODE, AGG, AGG_ROOM, AN_ROOM, CPE, SITE,
+from inventory.graph.network import (ACCESS_NODE, AGG, AGG_HOST, AGG_ROOM, AN_ROOM, CPE, SITE,
                                      NetworkIndex, network_index)
 from inventory.graph.store import GraphStore, Key
 from inventory.graph.trace import KIND, SiteAnalysis, analyse_site, route_elements, uplink_side
@@ -175,13 +175,43 @@ def _homed_sites(ix: NetworkIndex, access_nodes: Iterable[Key]) -> set[Key]:
     return sites
 
 
-def _uplink_hit(ix: NetworkIndex, failed_set: frozenset[Key]) -> set[Key]:
+def _uplink_walk(ix: NetworkIndex, starts: Iterable[Key]) -> set[Key]:
+    """Access nodes whose uplink to aggregation may run through ``starts``: an uplink never
+    passes a site, a customer device or the aggregation layer, so walking from the failed
+    vertices under the same rules and stopping at aggregation reaches every such node."""
+    role, adj, segments = ix.role, ix.adj, ix.segments
+    starts = list(dict.fromkeys(starts))
+    start_set = set(starts)
+    seen = set(starts)
+    stack = list(starts)
+    nodes: set[Key] = set()
+    while stack:
+        u = stack.pop()
+        if u[0] == "SEGMENT":
+            a, b, _ = segments[u[1]]
+            nxt: Iterable[Key] = (a, b)
+        else:
+            r = role.get(u, 0)
+            if r & (SITE | CPE):
+                continue
+            if r & ACCESS_NODE:
+                nodes.add(u)
+            if r & (AGG | AGG_ROOM | AGG_HOST) and u not in start_set:
+                continue
+            nxt = [vertex if vertex is not None else nbr for nbr, _, vertex in adj[u]]
+        for v in nxt:
+            if v not in seen:
+                seen.add(v)
+                stack.append(v)
+    return nodes
+
+
+def _uplink_hit(ix: NetworkIndex, failed_set: frozenset[Key],
+                dead: set[Key]) -> set[Key]:
     """Access nodes whose best pair of uplinks to aggregation uses a failed element (a node
     whose pair avoids them keeps at least the protection it had)."""
     hit = set()
-    for node, r in ix.role.items():
-        if not r & ACCESS_NODE:
-            continue
+    for node in _uplink_walk(ix, dead):
         side = uplink_side(ix, node)
         if any(route_elements(ix, p) & failed_set for p in side.paths):
             hit.add(node)
@@ -195,7 +225,7 @@ def candidate_sites(G: Any, failed: Iterable[Key]) -> set[Key]:
     dead = failed_vertices(ix, failed_set)
     sites, _ = _walk_customer_side(ix, dead)
     dead_nodes = {v for v in dead if ix.role.get(v, 0) & ACCESS_NODE}
-    sites |= _homed_sites(ix, dead_nodes | _uplink_hit(ix, failed_set))
+    sites |= _homed_sites(ix, dead_nodes | _uplink_hit(ix, failed_set, dead))
     return sites
 
 
