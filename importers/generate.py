@@ -154,7 +154,7 @@ def _dedupe(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
 def _subdivide(pts: list[tuple[float, float]], maxlen: float) -> list[tuple[float, float]]:
     """The polyline with extra vertices so that no piece is longer than ``maxlen`` metres."""
     out = [pts[0]]
-    for (x1, y1), (x2, y2) in zip(pts, pts[1:]):
+    for (x1, y1), (x2, y2) in itertools.pairwise(pts):
         n = max(1, math.ceil(math.hypot(x2 - x1, y2 - y1) / maxlen))
         for i in range(1, n + 1):
             out.append((x1 + (x2 - x1) * i / n, y1 + (y2 - y1) * i / n))
@@ -163,7 +163,7 @@ def _subdivide(pts: list[tuple[float, float]], maxlen: float) -> list[tuple[floa
 
 def _split(pts: list[tuple[float, float]], maxlen: float) -> list[list[tuple[float, float]]]:
     """Cut a polyline into pieces of equal length, at most ``maxlen`` each."""
-    legs = [math.hypot(x2 - x1, y2 - y1) for (x1, y1), (x2, y2) in zip(pts, pts[1:])]
+    legs = [math.hypot(x2 - x1, y2 - y1) for (x1, y1), (x2, y2) in itertools.pairwise(pts)]
     total = sum(legs)
     n = max(1, math.ceil(total / maxlen))
     if n == 1:
@@ -403,7 +403,7 @@ class _Writer:
         self.write = {}
         self.counts = dict.fromkeys(TABLES, 0)
         for table, columns in TABLES.items():
-            handle = open(out / f"{table}.csv", "w", encoding="utf-8", newline="",
+            handle = open(out / f"{table}.csv", "w", encoding="utf-8", newline="",  # noqa: SIM115
                           buffering=1 << 20)
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(columns)
@@ -755,7 +755,7 @@ class _Generator:
             self.rooms[int(key)].sites = count
 
     def chain(self, rooms: list[Room], rng: random.Random) -> None:
-        for a, b in zip(rooms, rooms[1:]):
+        for a, b in itertools.pairwise(rooms):
             self.hop(a, b, rng)
 
     def hop(self, a: Room, b: Room, rng: random.Random, via: int = 0) -> None:
@@ -1059,7 +1059,7 @@ class _Generator:
         elif dual_route:
             boxes.append(plant.nearest(x, y, pon, side=1 - first.side))
         address = self.address(town, x, y, urban)
-        cid, cname, short, crow = customer
+        cid, _name, short, crow = customer
         if crow is not None:     # its first site: the customer's address is its head office
             w.row("customers", crow + (address,))
             customer[3] = None
@@ -1157,9 +1157,10 @@ class _Generator:
                 level = "DROP" if length <= 1500 else "DISTRIBUTION"
                 fiber = 4 if level == "DROP" and defect != "shared_cable" else 12
                 model = "GJYXFCH-4B6a" if fiber == 4 else f"GYTA-{fiber}B1"
-                w.row("cables", (cable, f"{sname}{'引入' if level == 'DROP' else '配线'}光缆"
-                                        f"{r_i + 1 if len(boxes) > 1 else ''}",
-                                 self.sp(SP_CABLE, level), fiber, model))
+                label = f"{'引入' if level == 'DROP' else '配线'}光缆"
+                number = r_i + 1 if len(boxes) > 1 else ""
+                w.row("cables", (cable, f"{sname}{label}{number}", self.sp(SP_CABLE, level),
+                                 fiber, model))
                 drop_cables.append((cable, fiber))
                 cores = "1-2芯"
             self.section(f"SEC-{base}", f"{box.name}-{sname}({cores})", cable, box.id, sid,
