@@ -405,7 +405,7 @@ class Builder:
                   if "lon" in n.props and "lat" in n.props}
         stored_depots = dict(depots)
         for row in self.rows["maintenance_points"]:
-            if row.lonlat:
+            if row.ok and row.lonlat:  # a row without a valid id has no depot to serve from
                 depots[row.id] = row.lonlat
         sites = {row.id: row.lonlat for row in self.rows["sites"] if row.ok and row.lonlat}
         if depots != stored_depots:

@@ -183,7 +183,11 @@ class Reader:
             for number, record in enumerate(reader, start=1):
                 records.append((number, record))
         except csv.Error as exc:
-            self.error(shown, f"broken CSV: {exc}", row=number + 1)
+            message = f"broken CSV: {exc}"
+            if "field limit" in str(exc):  # the csv module's own guard, before ours
+                message = (f"a cell longer than {csv.field_size_limit():,} characters; at "
+                           "most 10,000 are accepted (or an unclosed quote)")
+            self.error(shown, message, row=number + 1)
             return
         self._table(shown, entity, records)
 

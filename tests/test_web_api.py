@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from test_web_support import app, client, defect, login  # noqa: F401
+from test_web_support import app_fixture, client_fixture, defect, login  # noqa: F401 (fixtures)
 
 from web.views.api import openapi_path
 

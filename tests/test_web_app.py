@@ -6,7 +6,7 @@ import os
 import re
 import stat
 
-from test_web_support import app, client, make_app, network  # noqa: F401
+from test_web_support import app_fixture, client_fixture, make_app, network  # noqa: F401 (fixtures)
 
 from web import create_app
 
@@ -105,7 +105,7 @@ def test_security_headers(client):
 
 
 _EXTERNAL_ASSET = re.compile(
-    r"""<(?:script|link)[^>]+(?:src|href)=["']?(?:https?:)?//""", re.I)
+    r"""<(?:script|link)[^>]+(?:src|href)=["']?(?:https?:)?//""", re.IGNORECASE)
 
 
 def _external_urls(html: str) -> list[str]:

@@ -8,7 +8,7 @@ import re
 import zipfile
 
 import pytest
-from test_web_support import csrf_token, export_files, login, rw_app, rw_client  # noqa: F401
+from test_web_support import csrf_token, export_files, login, rw_app_fixture, rw_client_fixture  # noqa: F401 (fixtures)
 
 from web import features
 from web.extensions import get_store
@@ -69,7 +69,7 @@ def test_dry_run_then_commit(rw_client, rw_app):
 def test_errors_are_reported_and_nothing_can_be_committed(rw_client, rw_app):
     login(rw_client, "importer")
     token = csrf_token(rw_client, "/imports")
-    broken = "客户编码,客户名称,服务等级\nC-BAD,坏客户,钻石级\n".encode("utf-8")
+    broken = "客户编码,客户名称,服务等级\nC-BAD,坏客户,钻石级\n".encode()
     with rw_app.app_context():
         before = get_store().digest()
     response = _post_files(rw_client, "/imports", [("customers.csv", broken)], token)
@@ -114,7 +114,7 @@ def test_api_import(rw_client, rw_app):
     content, customer_id, contact = _changed_customers()
     login(rw_client, "importer")
     token = rw_client.get("/api/session").get_json()["csrf_token"]
-    bad = "客户编码,客户名称,服务等级\nC-BAD,坏客户,钻石级\n".encode("utf-8")
+    bad = "客户编码,客户名称,服务等级\nC-BAD,坏客户,钻石级\n".encode()
     refused = rw_client.post("/api/imports",
                              data={"files": [(io.BytesIO(bad), "customers.csv")]},
                              headers={"X-CSRFToken": token},
@@ -139,7 +139,7 @@ def test_commit_refreshes_cached_pages(rw_client, rw_app):
     login(rw_client, "importer")
     token = csrf_token(rw_client, "/imports")
     assert rw_client.get("/api/search?q=WEB-NEW").get_json()["results"] == []
-    new = "客户编码,客户名称,服务等级\nWEB-NEW,网页新客户,金牌\n".encode("utf-8")
+    new = "客户编码,客户名称,服务等级\nWEB-NEW,网页新客户,金牌\n".encode()
     html = _post_files(rw_client, "/imports", [("customers.csv", new)], token).get_data(
         as_text=True)
     upload_token = re.search(r'name="token" value="([^"]+)"', html).group(1)

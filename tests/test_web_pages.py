@@ -8,8 +8,14 @@ import json
 import re
 
 import pytest
-from test_web_support import (XSS_CUSTOMER_ID, XSS_SITE_ID, app, client, defect,  # noqa: F401
-                              network)
+from test_web_support import (  # noqa: F401 (fixtures)
+    XSS_CUSTOMER_ID,
+    XSS_SITE_ID,
+    app_fixture,
+    client_fixture,
+    defect,
+    network,
+)
 
 from web import features
 
@@ -232,7 +238,7 @@ def _otdr_case(client, app):
         for rel in sections:
             for key in (rel.start, rel.end):
                 ends[key] = ends.get(key, 0) + 1
-        start = sorted(k for k, n in ends.items() if n == 1)[0]
+        start = min(k for k, n in ends.items() if n == 1)
     return cable, start[1], sections
 
 

@@ -6,7 +6,7 @@ import io
 import re
 
 import pytest
-from test_web_support import csrf_token, login, rw_app, rw_client  # noqa: F401
+from test_web_support import csrf_token, login, rw_app_fixture, rw_client_fixture  # noqa: F401 (fixtures)
 
 from web import features
 from web.extensions import get_store
@@ -50,7 +50,7 @@ def test_validate_then_apply(rw_client, rw_app):
         before = get_store().digest()
     response = _upload(rw_client, files, token)
     html = response.get_data(as_text=True)
-    assert response.status_code == 200, re.findall(r"<td>error</td>.*?</tr>", html, re.S)[:3]
+    assert response.status_code == 200, re.findall(r"<td>error</td>.*?</tr>", html, re.DOTALL)[:3]
     assert "WEB-N1" in html and "accepted" in html
     with rw_app.app_context():
         assert get_store().digest() == before            # validation wrote nothing
@@ -70,7 +70,7 @@ def test_rejected_plan_cannot_be_applied(rw_client, rw_app):
     login(rw_client, "planner")
     token = csrf_token(rw_client, "/plans")
     files = [("sites.csv", "站点编码,客户编码,站点名称,服务等级\nWEB-X,NO-SUCH-CUSTOMER,孤儿站点,金牌\n"
-              .encode("utf-8"))]
+              .encode())]
     response = _upload(rw_client, files, token)
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and "rejected" in html

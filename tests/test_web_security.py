@@ -9,9 +9,22 @@ import time
 from datetime import timedelta
 
 import pytest
-from test_web_support import (PASSWORD, XSS_CUSTOMER, XSS_CUSTOMER_ID, XSS_SITE,  # noqa: F401
-                              XSS_SITE_ID, app, client, csrf_token, export_files, login,
-                              make_app, network, rw_app, rw_client)
+from test_web_support import (  # noqa: F401 (fixtures)
+    PASSWORD,
+    XSS_CUSTOMER,
+    XSS_CUSTOMER_ID,
+    XSS_SITE,
+    XSS_SITE_ID,
+    app_fixture,
+    client_fixture,
+    csrf_token,
+    export_files,
+    login,
+    make_app,
+    network,
+    rw_app_fixture,
+    rw_client_fixture,
+)
 
 
 def _upload(client, token: str | None, files: list[tuple[str, bytes]] | None = None):
@@ -109,7 +122,8 @@ def test_passwords_are_hashed(tmp_path, app):
     for name, digest in rows:
         assert PASSWORD not in digest
         assert digest.startswith(("scrypt:", "pbkdf2:"))
-    raw = open(app.config["USERS_DB"], "rb").read()
+    with open(app.config["USERS_DB"], "rb") as handle:
+        raw = handle.read()
     assert PASSWORD.encode() not in raw
 
 
@@ -180,7 +194,7 @@ def _assert_escaped(text: str, where: str) -> None:
 
 def test_hostile_names_are_escaped_on_pages(client):
     pages = [f"/customers/{XSS_CUSTOMER_ID}", f"/sites/{XSS_SITE_ID}",
-             "/search?q=alert", f"/elements/Circuit/CIR-XSS", "/audit",
+             "/search?q=alert", "/elements/Circuit/CIR-XSS", "/audit",
              "/audit?tier=GOLD", f"/search?q={XSS_SITE_ID}"]
     for path in pages:
         html = client.get(path).get_data(as_text=True)

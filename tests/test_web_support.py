@@ -135,8 +135,8 @@ def manifest() -> dict:
     return json.loads((network()["export"] / "manifest.json").read_text(encoding="utf-8"))
 
 
-@pytest.fixture
-def app(tmp_path):
+@pytest.fixture(name="app")
+def app_fixture(tmp_path):
     app = make_app(tmp_path)
     yield app
     from web.extensions import close_store
@@ -144,13 +144,13 @@ def app(tmp_path):
     close_store(app)
 
 
-@pytest.fixture
-def client(app):
+@pytest.fixture(name="client")
+def client_fixture(app):
     return app.test_client()
 
 
-@pytest.fixture
-def rw_app(tmp_path):
+@pytest.fixture(name="rw_app")
+def rw_app_fixture(tmp_path):
     """An app over its own copy of the store (for tests that write)."""
     app = make_app(tmp_path, copy_store(tmp_path / "store"))
     yield app
@@ -159,11 +159,11 @@ def rw_app(tmp_path):
     close_store(app)
 
 
-@pytest.fixture
-def rw_client(rw_app):
+@pytest.fixture(name="rw_client")
+def rw_client_fixture(rw_app):
     return rw_app.test_client()
 
 
-@pytest.fixture
-def runner(app):
-    return app.test_cli_runner()
+#: import these into a test module to use the fixtures ``app``, ``client``, ``rw_app``,
+#: ``rw_client`` (they are registered under those names)
+FIXTURES = (app_fixture, client_fixture, rw_app_fixture, rw_client_fixture)

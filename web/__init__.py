@@ -51,8 +51,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                                                                        else "")
 
     from web import auth
-    from web.views import (api, audit, customers, dashboard, elements, fault, imports,
-                           plans, search, sites)
+    from web.views import (
+        api,
+        audit,
+        customers,
+        dashboard,
+        elements,
+        fault,
+        imports,
+        plans,
+        search,
+        sites,
+    )
 
     app.before_request(auth.load_user)
     app.before_request(_read_access)

@@ -75,7 +75,7 @@ def background(key: str, compute: Callable[[], T]) -> T | None:
         try:
             with app.app_context():
                 cached(key, compute, ttl=0)
-        except Exception:  # noqa: BLE001 — logged; the page keeps saying "computing"
+        except Exception:
             app.logger.exception("background computation of %s failed", key)
         finally:
             with _locks_guard:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import importlib
 import logging
-from functools import lru_cache
+from functools import cache
 from types import ModuleType
 
 log = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=None)
+@cache
 def module(name: str) -> ModuleType | None:
     """The module, or None when it (not one of its own imports) does not exist."""
     try:

@@ -120,8 +120,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "csv_export": ("CSV export", "导出 CSV"),
     "summary": ("Summary", "汇总"),
     "import": ("Import", "导入"),
-    "import_hint": ("CSV files, an XLSX workbook or a ZIP of CSV files, as exported by the "
-                    "resource platform.", "资源系统导出的 CSV 文件、XLSX 工作簿或 CSV 压缩包（ZIP）。"),
+    "import_hint": (("CSV files, an XLSX workbook or a ZIP of CSV files, as exported by the "
+                     "resource platform."), "资源系统导出的 CSV 文件、XLSX 工作簿或 CSV 压缩包（ZIP）。"),
     "files": ("Files", "文件"),
     "crs": ("Coordinate system", "坐标系"),
     "crs_from_file": ("as in the files (坐标系 column) or WGS84",
@@ -163,8 +163,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "表单已过期，请刷新页面后重试。"),
     "server_error": ("Something went wrong", "出错了"),
     "back_home": ("Back to the dashboard", "返回总览"),
-    "fault_form_hint": ("An OTDR reading: the cable, the end it was measured from and the "
-                        "measured fiber distance.", "OTDR 测试结果：光缆、测试端和测得的光纤距离。"),
+    "fault_form_hint": (("An OTDR reading: the cable, the end it was measured from and the "
+                         "measured fiber distance."), "OTDR 测试结果：光缆、测试端和测得的光纤距离。"),
     "measured_from": ("Measured from (point, room or site id)", "测试端（设施编码）"),
     "measured_distance": ("Measured distance", "测得距离"),
     "slack": ("Slack factor", "余长系数"),
@@ -185,8 +185,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "plan": ("Plan", "规划方案"),
     "validate": ("Validate", "校验"),
     "apply": ("Apply", "实施"),
-    "plan_hint": ("A plan in the import format (CSV files, XLSX or ZIP) with an optional "
-                  "removals.csv (entity,id). Validation changes nothing.",
+    "plan_hint": (("A plan in the import format (CSV files, XLSX or ZIP) with an optional "
+                   "removals.csv (entity,id). Validation changes nothing."),
                   "规划方案：与导入格式相同（CSV、XLSX 或 ZIP），可附 removals.csv（entity,id）。校验不会修改资源库。"),
     "accepted": ("accepted", "通过"),
     "rejected": ("rejected", "未通过"),

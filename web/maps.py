@@ -160,7 +160,7 @@ def popup_html(title: str, rows: Iterable[tuple[str, Any]], link: str | None = N
 
 def new_map(location: Sequence[float] | None = None, zoom: int = 12) -> LocalMap:
     cfg = current_app.config
-    m = LocalMap(location=list(location) if location else [44.9, 82.07], zoom_start=zoom,
+    m = LocalMap(location=list(location) if location else [44.9, 82.07], zoom_start=zoom, max_zoom=19,
                  control_scale=True, prefer_canvas=False)
     tile_url = (cfg.get("TILE_URL") or "").strip()
     if tile_url and tile_url.lower() != "none":

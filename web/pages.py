@@ -94,7 +94,7 @@ def _search_index() -> list[tuple[str, str, str, str, str]]:
     for node in store.iter_nodes("Circuit"):
         name = node.props.get("name", "")
         owner = customers.get(node.props.get("customer_id", ""), "")
-        rows.append(("Circuit", node.id, name, owner, " ".join([node.id, name]).casefold()))
+        rows.append(("Circuit", node.id, name, owner, f"{node.id} {name}".casefold()))
     return rows
 
 
@@ -238,7 +238,7 @@ def sites_geojson(bbox: tuple[float, float, float, float] | None, max_points: in
                                                           float(sum_lat[c] / n)]},
                              "properties": {"cluster": True, "count": n}})
         clustered = True
-    return {"type": "FeatureCollection", "features": features, "total_in_view": int(len(index)),
+    return {"type": "FeatureCollection", "features": features, "total_in_view": len(index),
             "clustered": clustered}
 
 
@@ -641,7 +641,6 @@ def fault_location(cable: str, from_id: str, measured: str, slack: float | None 
     from inventory.commands import geo as geo_commands
     from inventory.errors import InventoryError, NotFound
     from inventory.geo.otdr import locate_fault
-    from inventory.geo.sla import recovery_time
 
     store = get_store()
     rels = store.find_rels("SEGMENT", cable_id=cable)
@@ -654,6 +653,54 @@ def fault_location(cable: str, from_id: str, measured: str, slack: float | None 
     location = locate_fault(sections, from_id, measured, slack=slack, depots=index)
     start = fault_start or _dt.datetime.now().replace(second=0, microsecond=0)
     depot_km = location.maintenance_point["distance_km"] if location.maintenance_point else None
+    if features.impact_available():
+        affected, how = _fault_impact_rows(location.section_id, start)
+    else:
+        affected, how = _sites_behind_rows(store, sections, location, depot_km, start)
+    result = {"cable": cable, "from": from_id, **location.as_dict(),
+              "fault_start": start.isoformat(), "sites_rule": how, "sites": affected,
+              "sections": sections}
+    if result.get("maintenance_point") and result["maintenance_point"].get("lon") is None:
+        mp = store.get_node("MaintenancePoint", result["maintenance_point"].get("id", ""))
+        if mp is not None:
+            result["maintenance_point"] = {**node_dict(mp), **result["maintenance_point"],
+                                           "lon": mp.props.get("lon"),
+                                           "lat": mp.props.get("lat")}
+    return plain_result(result)
+
+
+def _fault_impact_rows(section_id: str, start: _dt.datetime) -> tuple[list[dict], str]:
+    """The sites the cut section takes DOWN or DEGRADES (inventory.graph.impact), with
+    their recovery deadlines from the fault start."""
+    from inventory.graph import impact
+
+    G = network_graph()
+    circuits = cache.cached("circuits_by_site", lambda: impact.circuits_by_site(get_store()))
+    result = impact.fault_impact(G, [("SEGMENT", section_id)], circuits=circuits,
+                                 depots=cache.cached("depots", _depots), fault_start=start)
+    rows = []
+    for site in result.sites:
+        row = plain(site.as_dict())
+        rows.append({"site": row["site_id"], "name": row.get("site_name"),
+                     "customer_id": row.get("customer_id"),
+                     "customer": row.get("customer_name") or row.get("customer"),
+                     "contact": row.get("contact"), "phone": row.get("phone"),
+                     "account_manager": row.get("account_manager"),
+                     "tier": row.get("tier"), "status": row.get("status"),
+                     "circuits": row.get("circuits", []),
+                     "limit_hours": row.get("recovery_limit_h") or row.get(
+                         "recovery_limit_hours"),
+                     "deadline": row.get("deadline"), "feedback": row.get("feedback")})
+    return rows, ("sites whose routes run through the cut section: DOWN (no route left) "
+                  "or DEGRADED (tier no longer met)")
+
+
+def _sites_behind_rows(store: GraphStore, sections: list, location: Any,
+                       depot_km: float | None, start: _dt.datetime) -> tuple[list[dict], str]:
+    """Without the impact library: the sites behind the break on the cable's far side."""
+    from inventory.commands import geo as geo_commands
+    from inventory.geo.sla import recovery_time
+
     sites, how = geo_commands._sites_behind(store, sections, location)
     customers = store.get_nodes("Customer", {s.props.get("customer_id", "") for s in sites})
     affected = []
@@ -677,16 +724,7 @@ def fault_location(cable: str, from_id: str, measured: str, slack: float | None 
     order = {"GOLD": 0, "SILVER": 1, "BRONZE": 2, "STANDARD": 3}
     affected.sort(key=lambda r: (str(r.get("deadline") or "9999"), order.get(r["tier"], 9),
                                  r["site"]))
-    result = {"cable": cable, "from": from_id, **location.as_dict(),
-              "fault_start": start.isoformat(), "sites_rule": how, "sites": affected,
-              "sections": sections}
-    if result.get("maintenance_point") and result["maintenance_point"].get("lon") is None:
-        mp = store.get_node("MaintenancePoint", result["maintenance_point"].get("id", ""))
-        if mp is not None:
-            result["maintenance_point"] = {**node_dict(mp), **result["maintenance_point"],
-                                           "lon": mp.props.get("lon"),
-                                           "lat": mp.props.get("lat")}
-    return plain_result(result)
+    return affected, how
 
 
 def plain_result(value: Any) -> Any:

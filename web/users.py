@@ -26,7 +26,7 @@ import time
 import unicodedata
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -98,7 +98,7 @@ def check_password(password: str) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 class UserDB:

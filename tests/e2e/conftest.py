@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from test_web_support import copy_store, make_app  # noqa: E402
+from test_web_support import copy_store, make_app
 
 CHROMIUM = os.environ.get("INVENTORY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",

@@ -4,9 +4,9 @@ a duct, the dashboard map, escaping in the browser, and the import flow."""
 from __future__ import annotations
 
 import re
+import time
 
-from test_web_support import (PASSWORD, XSS_SITE, XSS_SITE_ID, defect, export_files,
-                              network)
+from test_web_support import PASSWORD, XSS_SITE, XSS_SITE_ID, defect, export_files, network
 
 
 def _map_frame(page, selector: str = "iframe.map"):
@@ -34,12 +34,12 @@ def test_gold_site_with_a_shared_duct(page, console, live_server, output_dir):
     assert duct_id in page.locator("body").inner_text()
     assert page.locator(".findings.shared").inner_text().count(duct_id) >= 1
     assert page.locator("table.segments", has_text=duct_id).count() >= 1
-    # a route's popup opens
-    frame.locator("path.route-A").first.click(force=True)
-    frame.wait_for_selector(".leaflet-popup-content")
-    assert "Route" in frame.locator(".leaflet-popup-content").inner_text()
     page.screenshot(path=str(output_dir / "site-shared-duct.png"), full_page=True)
     page.locator("#route-map").screenshot(path=str(output_dir / "site-shared-duct-map.png"))
+    # a route's popup opens
+    frame.locator("path.route-A").first.dispatch_event("click")
+    frame.wait_for_selector(".leaflet-popup-content")
+    assert "Route" in frame.locator(".leaflet-popup-content").inner_text()
     page.emulate_media(media="print")
     page.screenshot(path=str(output_dir / "site-shared-duct-print.png"), full_page=True)
     assert not page.locator("header.top").is_visible()
@@ -49,10 +49,15 @@ def test_gold_site_with_a_shared_duct(page, console, live_server, output_dir):
 def test_dashboard_map_draws_sites(page, console, live_server, output_dir):
     page.goto(live_server["url"] + "/")
     frame = _map_frame(page)
-    frame.wait_for_function("document.querySelectorAll('path.inv-site, .marker-cluster')"
-                            ".length > 0")
-    count = frame.locator("#inv-map-count").inner_text()
-    assert int(count.split()[0]) >= network()["manifest"]["counts"]["sites"]
+    frame.wait_for_selector("path.inv-site, .marker-cluster")
+    expected = network()["manifest"]["counts"]["sites"]
+    deadline = time.monotonic() + 15
+    while True:   # the view settles (fitBounds, then the first moveend) and reloads
+        shown = int(frame.locator("#inv-map-count").inner_text().split()[0] or 0)
+        if shown >= expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert shown >= expected
     assert page.locator("svg.chart rect.bar").count() >= 4
     page.screenshot(path=str(output_dir / "dashboard.png"), full_page=True)
     assert console.errors == [], console.errors
@@ -62,7 +67,7 @@ def test_hostile_names_stay_text_in_the_browser(page, console, live_server, outp
     page.goto(f"{live_server['url']}/sites/{XSS_SITE_ID}")
     assert XSS_SITE in page.locator("h1").inner_text()
     frame = _map_frame(page, "#route-map")
-    frame.locator("path.site").first.click(force=True)
+    frame.locator("path.site").first.dispatch_event("click")
     popup = frame.wait_for_selector(".leaflet-popup-content")
     assert XSS_SITE.split("$")[0] in popup.inner_text()
     assert frame.locator(".leaflet-popup-content img").count() == 0
@@ -70,8 +75,7 @@ def test_hostile_names_stay_text_in_the_browser(page, console, live_server, outp
     page.goto(f"{live_server['url']}/search?q=alert")
     page.goto(live_server["url"] + "/")
     dashboard = _map_frame(page)
-    dashboard.wait_for_function("document.querySelectorAll('path.inv-site, .marker-cluster')"
-                                ".length > 0")
+    dashboard.wait_for_selector("path.inv-site, .marker-cluster")
     page.screenshot(path=str(output_dir / "hostile-names.png"), full_page=True)
     assert console.dialogs == [], console.dialogs     # no alert() ever ran
     assert console.errors == [], console.errors

@@ -284,8 +284,9 @@ def import_commit():
     if folder is None:
         abort(400, description="no pending upload with this token in this session")
     info = json.loads((folder / "upload.json").read_text(encoding="utf-8"))
-    from web.views.imports import run_import
     from flask import session
+
+    from web.views.imports import run_import
 
     try:
         report = run_import(_paths(folder), dry_run=False, crs=info.get("crs"))
@@ -302,4 +303,4 @@ def api_rules() -> list[str]:
                    if r.rule.startswith("/api/")})
 
 
-_ = url_for  # noqa: F841 — kept for views that build links
+_ = url_for

@@ -18,8 +18,18 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
-                   session, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from web import cache, features
 from web.auth import require

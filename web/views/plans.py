@@ -13,8 +13,19 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template,
-                   request, session, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from web import cache, features, sitemaps
 from web.auth import require
@@ -22,7 +33,7 @@ from web.extensions import get_store
 from web.i18n import t
 from web.jsonutil import plain
 from web.pages import node_dict
-from web.views.imports import _paths, _pending_folder, save_upload, upload_root
+from web.views.imports import _paths, _pending_folder, save_upload
 
 bp = Blueprint("plans", __name__)
 

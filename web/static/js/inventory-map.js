@@ -34,6 +34,8 @@
   /* Sites drawn from the server for the current view: single sites (clustered in the
    * browser) when few are in view, the server's grid clusters when many. */
   function sitesLayer(map, opts) {
+    // clustering needs a maximum zoom, which otherwise only a tile layer gives
+    if (map.options.maxZoom === undefined) { map.options.maxZoom = 19; }
     var sites = L.markerClusterGroup ? L.markerClusterGroup({chunkedLoading: true})
                                      : L.layerGroup();
     var clusters = L.layerGroup();
@@ -79,7 +81,7 @@
     }
 
     function load() {
-      var b = map.getBounds();
+      var b = map.getBounds().pad(0.02);
       var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) {
         return v.toFixed(5);
       }).join(",");

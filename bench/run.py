@@ -1,0 +1,452 @@
+"""The benchmark: ``make bench`` (or ``python -m bench.run``).
+
+Generates networks of 1,000, 10,000 and 100,000 sites (``--huge`` adds 1,000,000), then for
+each size measures, every step in its own process (peak RSS and CPU: getrusage in that process):
+
+* import into SQLite and into Neo4j (records/s end to end, and of the write alone), and
+  Neo4j's own ``LOAD CSV`` of the same records;
+* a whole-network audit on both stores (sites/s, load + analysis);
+* trace + check of one site (load_site_graph + check) over 200 random sites: p50 / p95;
+* fault impact of the busiest trunk duct (store_impact: resolve, load, analyse);
+* the site page under 8 concurrent clients (wrk, a separate process) against
+  ``inventory serve``: p50 / p95;
+
+prints a table and writes ``bench/results/<date>.json``. Targets: docs/performance.md.
+
+Neo4j: by default the bench starts its own server (``scripts/neo4j`` with the state in
+``<work>/neo4j``, never the test suite's) and stops it afterwards; ``--neo4j URI`` uses a
+running one (with ``$INVENTORY_NEO4J_USER``/``PASSWORD`` and ``--neo4j-import-dir``), and
+``--no-neo4j`` skips it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from bench.steps import RESULT_PREFIX
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+DEFAULT_SIZES = (1_000, 10_000, 100_000)
+HUGE = 1_000_000
+
+#: (metric path, label, unit, comparison, target): the issue's targets (docs/performance.md).
+TARGETS = [
+    ("import_sqlite.records_per_s", "import SQLite", "records/s", ">=", 100_000),
+    ("import_neo4j.write_vs_loadcsv", "import Neo4j (write) / LOAD CSV", "×", ">=", 1.0),
+    ("audit_sqlite.sites_per_s", "audit SQLite", "sites/s", ">=", 2_000),
+    ("audit_neo4j.sites_per_s", "audit Neo4j", "sites/s", ">=", 500),
+    ("check_sqlite.p95_ms", "trace+check p95 SQLite", "ms", "<=", 50),
+    ("check_neo4j.p95_ms", "trace+check p95 Neo4j", "ms", "<=", 100),
+    ("web.p95_ms", "site page p95 (8 clients)", "ms", "<=", 300),
+]
+
+
+class Runner:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.work = Path(args.work).resolve()
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.python = sys.executable
+        self.neo4j: dict[str, str] | None = None
+        self.started_neo4j = False
+
+    def log(self, message: str) -> None:
+        print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    # -- processes
+    def run_step(self, step: str, env: dict[str, str] | None = None, **kwargs: Any
+                 ) -> dict[str, Any]:
+        """Run one step in a child process: its result, with the process's wall time and
+        (reported by the child itself, ``getrusage(RUSAGE_SELF)``) peak RSS and CPU."""
+        cmd = [self.python, "-m", "bench.steps", step, json.dumps(kwargs)]
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env={**os.environ, **(env or {})})
+        out, err = proc.communicate()
+        wall = time.perf_counter() - started
+        result = None
+        for line in out.splitlines():
+            if line.startswith(RESULT_PREFIX):
+                result = json.loads(line[len(RESULT_PREFIX):])
+        if proc.returncode != 0 or result is None:
+            tail = (err or out).strip().splitlines()[-5:]
+            self.log(f"{step} failed: " + " | ".join(tail))
+            return {"error": " | ".join(tail)}
+        result["process_seconds"] = wall
+        return result
+
+    # -- data
+    def dataset(self, n: int) -> Path:
+        out = self.work / "data" / f"{n}-seed{self.args.seed}"
+        if (out / "manifest.json").exists():
+            return out
+        shutil.rmtree(out, ignore_errors=True)
+        self.log(f"generating {n:,} sites into {out}")
+        subprocess.run([self.python, "-m", "inventory", "generate", "--sites", str(n),
+                        "--seed", str(self.args.seed), str(out)], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+        return out
+
+    # -- neo4j
+    def start_neo4j(self) -> None:
+        if self.args.no_neo4j:
+            return
+        if self.args.neo4j:
+            self.neo4j = {"INVENTORY_STORE": self.args.neo4j,
+                          "INVENTORY_NEO4J_USER": os.environ.get("INVENTORY_NEO4J_USER", "neo4j"),
+                          "INVENTORY_NEO4J_PASSWORD": os.environ.get("INVENTORY_NEO4J_PASSWORD",
+                                                                     ""),
+                          "import_dir": self.args.neo4j_import_dir or ""}
+            return
+        state = self.work / "neo4j"
+        env = {**os.environ, "NEO4J_STATE_DIR": str(state),
+               "NEO4J_HEAP": self.args.neo4j_heap, "NEO4J_PAGECACHE": self.args.neo4j_pagecache}
+        self.log(f"starting a Neo4j server for the bench (state in {state})")
+        done = subprocess.run([str(ROOT / "scripts" / "neo4j"), "start"], env=env,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            self.log("Neo4j did not start; Neo4j steps are skipped: "
+                     + done.stderr.strip()[-300:])
+            return
+        self.started_neo4j = True
+        self.neo4j = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+        self.neo4j["import_dir"] = str(state / "import")
+
+    def stop_neo4j(self) -> None:
+        if self.started_neo4j:
+            env = {**os.environ, "NEO4J_STATE_DIR": str(self.work / "neo4j")}
+            subprocess.run([str(ROOT / "scripts" / "neo4j"), "stop"], env=env,
+                           capture_output=True)
+
+    def neo4j_env(self) -> dict[str, str]:
+        assert self.neo4j is not None
+        return {k: v for k, v in self.neo4j.items() if k.startswith("INVENTORY_")}
+
+    # -- the web step
+    def web(self, db: Path, n: int) -> dict[str, Any]:
+        wrk = shutil.which("wrk")
+        if wrk is None:
+            return {"skipped": "wrk is not installed (apt-get install -y wrk)"}
+        try:
+            import web  # noqa: F401
+        except ImportError:
+            return {"skipped": "not yet measurable: the web app (web/) is not in this tree"}
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        users = self.work / f"users-{n}.db"
+        env = {**os.environ, "INVENTORY_SECRET_KEY_FILE": str(self.work / "secret-key")}
+        server = subprocess.Popen(
+            [self.python, "-m", "inventory", "serve", "--production", "--threads", "8",
+             "--port", str(port), "--store", str(db), "--users-db", str(users)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            from bench.steps import open_bench_store, site_sample
+
+            store = open_bench_store(str(db))
+            sites = site_sample(store, self.args.web_sites, self.args.seed + 1)
+            store.close()
+            for _ in range(300):
+                try:
+                    urllib.request.urlopen(base + "/", timeout=5).read()
+                    break
+                except OSError:
+                    if server.poll() is not None:
+                        return {"error": "inventory serve exited: "
+                                         + server.stderr.read()[-300:]}
+                    time.sleep(0.2)
+            try:  # the site page exists, and one warm-up request
+                urllib.request.urlopen(f"{base}/sites/{sites[0]}", timeout=60).read()
+            except OSError as exc:
+                return {"skipped": f"not yet measurable: /sites/<id> answers {exc}"}
+            paths = self.work / f"web-paths-{n}.txt"
+            paths.write_text("".join(f"/sites/{s}\n" for s in sites))
+            out = subprocess.run(
+                [wrk, "-t2", "-c8", f"-d{self.args.web_seconds}s", "--timeout", "30s",
+                 "-s", str(BENCH / "site_pages.lua"), base],
+                env={**os.environ, "BENCH_PATHS": str(paths)}, capture_output=True,
+                text=True, check=True).stdout
+            line = next(x for x in out.splitlines() if x.startswith("BENCH-WRK"))
+            p50, p95, p_max, requests, errors, duration = map(int, line.split()[1:])
+            rss = _peak_rss_mb(server.pid)
+            return {"clients": 8, "seconds": duration / 1e6, "requests": requests,
+                    "errors": errors, "requests_per_s": requests / (duration / 1e6),
+                    "p50_ms": p50 / 1000, "p95_ms": p95 / 1000, "max_ms": p_max / 1000,
+                    "server_peak_rss_mb": rss, "peak_rss_mb": rss}
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+    # -- one size
+    def size(self, n: int) -> dict[str, Any]:
+        started = time.perf_counter()
+        results: dict[str, Any] = {}
+        mark = time.perf_counter()
+        data = self.dataset(n)
+        manifest = json.loads((data / "manifest.json").read_text())
+        results["generate"] = {"seconds": time.perf_counter() - mark,
+                               "rows": sum(manifest["counts"].values())}
+        db = self.work / f"bench-{n}.db"
+        skip = set(self.args.skip)
+
+        def step(name: str, *args: Any, **kwargs: Any) -> None:
+            if name.split("_")[0] in skip or name in skip:
+                return
+            self.log(f"{n:,} sites: {name}")
+            results[name] = self.run_step(*args, **kwargs)
+
+        step("import_sqlite", "import", store=str(db), data=str(data))
+        if self.neo4j:
+            env = self.neo4j_env()
+            uri = env["INVENTORY_STORE"]
+            if self.neo4j.get("import_dir"):
+                step("loadcsv_neo4j", "loadcsv", env=env, store=uri, data=str(data),
+                     import_dir=self.neo4j["import_dir"])
+            step("import_neo4j", "import", env=env, store=uri, data=str(data))
+            imp, csv_ = results.get("import_neo4j", {}), results.get("loadcsv_neo4j", {})
+            if imp.get("write_seconds") and csv_.get("seconds"):
+                imp["write_vs_loadcsv"] = csv_["seconds"] / imp["write_seconds"]
+                imp["total_vs_loadcsv"] = csv_["seconds"] / imp["seconds"]
+        step("audit_sqlite", "audit", store=str(db))
+        if self.neo4j:
+            step("audit_neo4j", "audit", env=self.neo4j_env(),
+                 store=self.neo4j_env()["INVENTORY_STORE"])
+        step("check_sqlite", "check", store=str(db), samples=self.args.samples,
+             seed=self.args.seed)
+        if self.neo4j:
+            step("check_neo4j", "check", env=self.neo4j_env(),
+                 store=self.neo4j_env()["INVENTORY_STORE"], samples=self.args.samples,
+                 seed=self.args.seed)
+        step("impact_sqlite", "impact", store=str(db))
+        if self.neo4j and n <= self.args.neo4j_impact_max:
+            step("impact_neo4j", "impact", env=self.neo4j_env(),
+                 store=self.neo4j_env()["INVENTORY_STORE"])
+        if "web" not in skip:
+            self.log(f"{n:,} sites: web")
+            results["web"] = self.web(db, n)
+        results["total_seconds"] = time.perf_counter() - started - results["generate"]["seconds"]
+        return results
+
+    def run(self) -> dict[str, Any]:
+        sizes = list(self.args.sizes) + ([HUGE] if self.args.huge else [])
+        doc: dict[str, Any] = {
+            "date": dt.datetime.now().isoformat(timespec="seconds"),
+            "commit": _git_commit(), "dirty": _git_dirty(),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                        "platform": platform.platform(), "load_average": os.getloadavg()},
+            "seed": self.args.seed, "sizes": {}}
+        self.start_neo4j()
+        doc["neo4j"] = None if self.neo4j is None else self.neo4j.get("INVENTORY_STORE")
+        try:
+            for n in sizes:
+                doc["sizes"][str(n)] = self.size(n)
+        finally:
+            self.stop_neo4j()
+        doc["growth"] = growth(doc["sizes"])
+        doc["targets"] = verdicts(doc)
+        return doc
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _git_commit() -> str | None:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                          capture_output=True, text=True)
+    return done.stdout.strip() or None
+
+
+def _git_dirty() -> bool:
+    done = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True,
+                          text=True)
+    return bool(done.stdout.strip())
+
+
+def lookup(size: dict[str, Any], path: str) -> Any:
+    value: Any = size
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def growth(sizes: dict[str, Any]) -> dict[str, Any]:
+    """How the total run time and the peak memory grow: 100k / 10k must stay within 12×."""
+    out: dict[str, Any] = {}
+    keys = sorted(sizes, key=int)
+    for small, big in zip(keys, keys[1:]):
+        a, b = sizes[small].get("total_seconds"), sizes[big].get("total_seconds")
+        if a and b:
+            out[f"{big}/{small}"] = {"time_ratio": b / a, "size_ratio": int(big) / int(small)}
+    return out
+
+
+def peak_memory(size: dict[str, Any]) -> float | None:
+    values = [v.get("peak_rss_mb") for v in size.values()
+              if isinstance(v, dict) and v.get("peak_rss_mb")]
+    return max(values) if values else None
+
+
+def verdicts(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for n, size in doc["sizes"].items():
+        for path, label, unit, op, target in TARGETS:
+            value = lookup(size, path)
+            if value is None:
+                continue
+            ok = value >= target if op == ">=" else value <= target
+            rows.append({"sites": int(n), "target": label, "value": value, "unit": unit,
+                         "op": op, "goal": target, "met": ok})
+        if int(n) == 100_000:
+            mem = peak_memory(size)
+            if mem:
+                rows.append({"sites": 100_000, "target": "peak RSS", "value": mem,
+                             "unit": "MB", "op": "<=", "goal": 2048, "met": mem <= 2048})
+    ratio = doc["growth"].get("100000/10000", {}).get("time_ratio")
+    if ratio:
+        rows.append({"sites": 100_000, "target": "run time 100k / 10k", "value": ratio,
+                     "unit": "×", "op": "<=", "goal": 12, "met": ratio <= 12})
+    return rows
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+ROWS = [
+    ("import SQLite records/s (end to end)", "import_sqlite.records_per_s", "{:,.0f}"),
+    ("import SQLite write records/s", "import_sqlite.write_records_per_s", "{:,.0f}"),
+    ("import SQLite s (check + write)", "import_sqlite.seconds", "{:,.1f}"),
+    ("import Neo4j records/s (end to end)", "import_neo4j.records_per_s", "{:,.0f}"),
+    ("import Neo4j write records/s", "import_neo4j.write_records_per_s", "{:,.0f}"),
+    ("LOAD CSV Neo4j records/s", "loadcsv_neo4j.records_per_s", "{:,.0f}"),
+    ("LOAD CSV s / Neo4j write s", "import_neo4j.write_vs_loadcsv", "{:.2f}"),
+    ("audit SQLite sites/s", "audit_sqlite.sites_per_s", "{:,.0f}"),
+    ("audit Neo4j sites/s", "audit_neo4j.sites_per_s", "{:,.0f}"),
+    ("trace+check SQLite p50 ms", "check_sqlite.p50_ms", "{:,.0f}"),
+    ("trace+check SQLite p95 ms", "check_sqlite.p95_ms", "{:,.0f}"),
+    ("trace+check Neo4j p50 ms", "check_neo4j.p50_ms", "{:,.0f}"),
+    ("trace+check Neo4j p95 ms", "check_neo4j.p95_ms", "{:,.0f}"),
+    ("fault impact SQLite s (busiest trunk duct)", "impact_sqlite.seconds", "{:,.2f}"),
+    ("fault impact Neo4j s", "impact_neo4j.seconds", "{:,.2f}"),
+    ("site page p50 ms (8 clients)", "web.p50_ms", "{:,.0f}"),
+    ("site page p95 ms (8 clients)", "web.p95_ms", "{:,.0f}"),
+    ("site page requests/s", "web.requests_per_s", "{:,.1f}"),
+    ("peak RSS MB import SQLite", "import_sqlite.peak_rss_mb", "{:,.0f}"),
+    ("peak RSS MB import Neo4j", "import_neo4j.peak_rss_mb", "{:,.0f}"),
+    ("peak RSS MB LOAD CSV (client)", "loadcsv_neo4j.peak_rss_mb", "{:,.0f}"),
+    ("peak RSS MB audit SQLite", "audit_sqlite.peak_rss_mb", "{:,.0f}"),
+    ("peak RSS MB audit Neo4j", "audit_neo4j.peak_rss_mb", "{:,.0f}"),
+    ("peak RSS MB check SQLite", "check_sqlite.peak_rss_mb", "{:,.0f}"),
+    ("peak RSS MB check Neo4j", "check_neo4j.peak_rss_mb", "{:,.0f}"),
+    ("peak RSS MB impact SQLite", "impact_sqlite.peak_rss_mb", "{:,.0f}"),
+    ("peak RSS MB web server", "web.peak_rss_mb", "{:,.0f}"),
+    ("total s (all steps, without generate)", "total_seconds", "{:,.0f}"),
+]
+
+
+def table(doc: dict[str, Any]) -> str:
+    sizes = sorted(doc["sizes"], key=int)
+    header = ["metric", *(f"{int(n):,} sites" for n in sizes)]
+    lines = []
+    for label, path, fmt in ROWS:
+        cells = []
+        for n in sizes:
+            value = lookup(doc["sizes"][n], path)
+            step = doc["sizes"][n].get(path.split(".")[0])
+            if value is None and isinstance(step, dict) and ("skipped" in step or "error" in step):
+                cells.append("skipped" if "skipped" in step else "error")
+            else:
+                cells.append("-" if value is None else fmt.format(value))
+        if any(c != "-" for c in cells):
+            lines.append([label, *cells])
+    widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
+
+    def fmt_row(row: list[str]) -> str:
+        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                         for i, (c, w) in enumerate(zip(row, widths)))
+
+    out = [fmt_row(header), fmt_row(["-" * w for w in widths]), *map(fmt_row, lines)]
+    for ratio, g in doc["growth"].items():
+        out.append(f"growth {ratio}: run time ×{g['time_ratio']:.1f} for ×{g['size_ratio']:.0f} "
+                   "sites")
+    skipped = {f"{k}: {v['skipped']}" for n in sizes for k, v in doc["sizes"][n].items()
+               if isinstance(v, dict) and "skipped" in v}
+    out += sorted(f"note: {s}" for s in skipped)
+    if doc["targets"]:
+        out.append("")
+        out.append("targets:")
+        for t in doc["targets"]:
+            out.append(f"  {'MET    ' if t['met'] else 'MISSED '} {t['sites']:>9,} sites  "
+                       f"{t['target']}: {t['value']:,.2f} {t['unit']} (goal {t['op']} "
+                       f"{t['goal']:,})")
+    return "\n".join(out)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    p.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")],
+                   default=list(DEFAULT_SIZES), help="comma-separated site counts "
+                   "(default 1000,10000,100000)")
+    p.add_argument("--huge", action="store_true", help="also 1,000,000 sites")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--samples", type=int, default=200, help="sites for trace+check latency")
+    p.add_argument("--web-seconds", type=int, default=20, help="wrk duration per size")
+    p.add_argument("--web-sites", type=int, default=200, help="distinct site pages asked for")
+    p.add_argument("--skip", action="append", default=[],
+                   choices=["import", "loadcsv", "audit", "check", "impact", "web"],
+                   help="leave a step out (repeatable)")
+    p.add_argument("--no-neo4j", action="store_true", help="SQLite only")
+    p.add_argument("--neo4j", metavar="URI", help="use this running server instead of "
+                   "starting one ($INVENTORY_NEO4J_USER / _PASSWORD)")
+    p.add_argument("--neo4j-import-dir", help="its import directory (for LOAD CSV)")
+    p.add_argument("--neo4j-heap", default="2g")
+    p.add_argument("--neo4j-pagecache", default="1g")
+    p.add_argument("--neo4j-impact-max", type=int, default=100_000,
+                   help="fault impact on Neo4j up to this many sites")
+    p.add_argument("--work", default=str(BENCH / ".work"),
+                   help="generated data, stores, the bench's Neo4j (default bench/.work)")
+    p.add_argument("--results", default=str(BENCH / "results"),
+                   help="where <date>.json goes")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    doc = Runner(args).run()
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+    path = results / f"{dt.date.today().isoformat()}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    print(table(doc))
+    print(f"\nwrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,307 @@
+"""One measured step of the benchmark, run in its own process by :mod:`bench.run`.
+
+``python -m bench.steps STEP ARGS_JSON`` prints one line ``BENCH-RESULT {json}`` on stdout;
+the parent reads it and the child's peak RSS and CPU time (``os.wait4``). Every step measures
+itself after its imports, so interpreter start-up is never counted.
+
+Steps: ``import`` (into SQLite or Neo4j, via :func:`importers.core.import_paths`), ``loadcsv``
+(Neo4j's own LOAD CSV of the same records), ``audit`` (load_network + audit), ``check``
+(load_site_graph + check for random sites), ``impact`` (store_impact for the busiest trunk
+duct).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import resource
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+RESULT_PREFIX = "BENCH-RESULT "
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def open_bench_store(location: str):
+    from inventory.graph.store import open_store
+
+    return open_store(location)
+
+
+def is_neo4j(location: str) -> bool:
+    return "://" in location and not location.startswith(("sqlite://", "file://"))
+
+
+def wipe(location: str) -> None:
+    """An empty store: a fresh SQLite file, or every node of the Neo4j database deleted."""
+    if is_neo4j(location):
+        store = open_bench_store(location)
+        with store.driver.session(database=store.database) as session:
+            session.run("MATCH (n) CALL { WITH n DETACH DELETE n } "
+                        "IN TRANSACTIONS OF 10000 ROWS").consume()
+        store.close()
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            Path(location + suffix).unlink(missing_ok=True)
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-p * len(ordered) // 100))))
+    return ordered[rank - 1]
+
+
+# --- steps -------------------------------------------------------------------------------------
+
+def step_import(store: str, data: str) -> dict[str, Any]:
+    """Import the generated export into an empty store; the write (upsert) is timed apart."""
+    from importers.core import import_paths
+
+    wipe(store)
+    target = open_bench_store(store)
+    write = {"seconds": 0.0, "records": 0}
+    upsert = target.upsert
+
+    def timed_upsert(nodes=(), rels=(), progress=None):
+        nodes, rels = list(nodes), list(rels)
+        started = time.perf_counter()
+        summary = upsert(nodes, rels, progress=progress)
+        write["seconds"] += time.perf_counter() - started
+        write["records"] += len(nodes) + len(rels)
+        return summary
+
+    target.upsert = timed_upsert
+    started = time.perf_counter()
+    cpu = time.process_time()
+    report = import_paths(target, [data])
+    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    target.close()
+    if not report.ok:
+        raise SystemExit(f"import failed: {report.errors[:3]}")
+    records = write["records"]
+    return {"rows_read": report.rows_read, "records": records, "seconds": seconds,
+            "cpu_seconds": cpu, "write_seconds": write["seconds"],
+            "check_seconds": seconds - write["seconds"],
+            "records_per_s": records / seconds, "rows_per_s": report.rows_read / seconds,
+            "write_records_per_s": records / write["seconds"] if write["seconds"] else None}
+
+
+def _records(data: str):
+    """The records an import of ``data`` writes (read + check against an empty store)."""
+    from importers.build import check
+    from importers.readers import read_paths
+    from inventory.graph.sqlite_store import SqliteStore
+
+    scratch = SqliteStore(":memory:")
+    scratch.init()
+    read = read_paths([data])
+    builder = check(scratch, read.tables)
+    if builder.errors:
+        raise SystemExit(f"the export has errors: {builder.errors[:3]}")
+    return builder.nodes, builder.rels
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "|".join(str(v) for v in value)
+    return str(value)
+
+
+def _conversion(values: list[Any]) -> str:
+    """The Cypher expression turning the CSV text ``row.x`` back into the stored type."""
+    sample = next((v for v in values if v is not None), None)
+    if isinstance(sample, bool):
+        return "toBoolean({})"
+    if isinstance(sample, int):
+        return "toInteger({})"
+    if isinstance(sample, float):
+        return "toFloat({})"
+    if isinstance(sample, list):
+        return "split({}, '|')"
+    return "{}"
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def step_loadcsv(store: str, data: str, import_dir: str, batch: int = 10000) -> dict[str, Any]:
+    """Neo4j's native loader on the same records: one CSV per label and per relationship
+    shape in the server's import directory, ``LOAD CSV … MERGE`` (an upsert, like ours) in
+    ``CALL {…} IN TRANSACTIONS``; the uniqueness constraints of ``inventory init`` exist."""
+    from inventory.graph.store import check_label, check_prop, check_rel_type
+
+    nodes, rels = _records(data)
+    folder = Path(import_dir) / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    statements: list[tuple[str, str, int]] = []
+    by_label: dict[str, list] = {}
+    for node in nodes:
+        by_label.setdefault(node.label, []).append(node)
+    for label, group in by_label.items():
+        check_label(label)
+        props = sorted({k for n in group for k in n.props})
+        file = folder / f"node-{label}.csv"
+        _write_csv(file, ["id", *props],
+                   [[n.id, *(_cell(n.props.get(p)) for p in props)] for n in group])
+        sets = "".join(f", n.`{check_prop(label, p)}` = "
+                       + _conversion([n.props.get(p) for n in group]).format(f"row.`{p}`")
+                       for p in props)
+        statements.append((f"LOAD CSV WITH HEADERS FROM 'file:///bench/{file.name}' AS row "
+                           f"CALL {{ WITH row MERGE (n:`{label}` {{id: row.id}}) "
+                           f"SET n.id = row.id{sets} }} IN TRANSACTIONS OF {batch} ROWS",
+                           label, len(group)))
+    by_shape: dict[tuple[str, str, str], list] = {}
+    for rel in rels:
+        by_shape.setdefault((rel.type, rel.start[0], rel.end[0]), []).append(rel)
+    for (rel_type, s_label, e_label), group in by_shape.items():
+        check_rel_type(rel_type)
+        check_label(s_label)
+        check_label(e_label)
+        props = sorted({k for r in group for k in r.props})
+        file = folder / f"rel-{rel_type}-{s_label}-{e_label}.csv"
+        _write_csv(file, ["id", "start", "end", *props],
+                   [[r.id, r.start[1], r.end[1], *(_cell(r.props.get(p)) for p in props)]
+                    for r in group])
+        sets = "".join(f", r.`{check_prop(rel_type, p)}` = "
+                       + _conversion([r.props.get(p) for r in group]).format(f"row.`{p}`")
+                       for p in props)
+        statements.append((f"LOAD CSV WITH HEADERS FROM 'file:///bench/{file.name}' AS row "
+                           f"CALL {{ WITH row MATCH (a:`{s_label}` {{id: row.start}}) "
+                           f"MATCH (b:`{e_label}` {{id: row.end}}) "
+                           f"MERGE (a)-[r:`{rel_type}` {{id: row.id}}]->(b) "
+                           f"SET r.id = row.id{sets} }} IN TRANSACTIONS OF {batch} ROWS",
+                           rel_type, len(group)))
+    wipe(store)
+    target = open_bench_store(store)
+    target.init()
+    per_file: dict[str, float] = Counter()
+    started = time.perf_counter()
+    with target.driver.session(database=target.database) as session:
+        for query, name, _count in statements:
+            mark = time.perf_counter()
+            session.run(query).consume()
+            per_file[name] += time.perf_counter() - mark
+    seconds = time.perf_counter() - started
+    target.close()
+    records = len(nodes) + len(rels)
+    return {"records": records, "seconds": seconds, "records_per_s": records / seconds,
+            "batch": batch, "per_entity_seconds": dict(per_file)}
+
+
+def step_audit(store: str) -> dict[str, Any]:
+    from inventory.graph.compliance import audit
+    from inventory.graph.network import load_network
+
+    target = open_bench_store(store)
+    started = time.perf_counter()
+    cpu = time.process_time()
+    G = load_network(target)
+    loaded = time.perf_counter()
+    checks = list(audit(G))
+    done = time.perf_counter()
+    cpu = time.process_time() - cpu
+    target.close()
+    verdicts = Counter(c.verdict for c in checks)
+    seconds = done - started
+    return {"sites": len(checks), "seconds": seconds, "cpu_seconds": cpu,
+            "load_seconds": loaded - started, "analysis_seconds": done - loaded,
+            "sites_per_s": len(checks) / seconds, "verdicts": dict(verdicts)}
+
+
+def site_sample(store, count: int, seed: int) -> list[str]:
+    ids = sorted(n.id for n in store.iter_nodes("Site"))
+    return random.Random(seed).sample(ids, min(count, len(ids)))
+
+
+def step_check(store: str, samples: int = 200, seed: int = 1) -> dict[str, Any]:
+    """trace + check of one site, as ``inventory check`` does it (load_site_graph + check)."""
+    from inventory.graph.compliance import check
+    from inventory.graph.network import load_site_graph
+
+    target = open_bench_store(store)
+    sites = site_sample(target, samples, seed)
+    check(load_site_graph(target, sites[0]), sites[0])  # warm-up, not counted
+    wall, cpu, sizes = [], [], []
+    for site in sites:
+        started = time.perf_counter()
+        cpu_start = time.process_time()
+        G = load_site_graph(target, site)
+        check(G, site)
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_start)
+        sizes.append(G.number_of_nodes() + G.number_of_edges())
+    target.close()
+    return {"samples": len(sites), "p50_ms": 1000 * percentile(wall, 50),
+            "p95_ms": 1000 * percentile(wall, 95), "max_ms": 1000 * max(wall),
+            "cpu_p50_ms": 1000 * percentile(cpu, 50), "cpu_p95_ms": 1000 * percentile(cpu, 95),
+            "graph_size_p50": percentile(sizes, 50)}
+
+
+def busiest_trunk_duct(store) -> tuple[str | None, int]:
+    trunk = {n.id for n in store.iter_nodes("Duct") if n.props.get("kind") == "TRUNK"}
+    counts: Counter = Counter()
+    for rel in store.iter_rels("SEGMENT"):
+        for duct in rel.props.get("duct_ids") or ():
+            if duct in trunk:
+                counts[duct] += 1
+    if not counts:
+        return None, 0
+    duct, n = min(counts.items(), key=lambda item: (-item[1], item[0]))
+    return duct, n
+
+
+def step_impact(store: str) -> dict[str, Any]:
+    try:
+        from inventory.graph.impact import store_impact
+    except ImportError:
+        return {"skipped": "inventory.graph.impact is not in this tree"}
+    target = open_bench_store(store)
+    duct, sections = busiest_trunk_duct(target)
+    if duct is None:
+        target.close()
+        return {"skipped": "no trunk duct"}
+    started = time.perf_counter()
+    result = store_impact(target, [f"Duct:{duct}"])
+    seconds = time.perf_counter() - started
+    target.close()
+    statuses = Counter(s.status for s in result.sites)
+    return {"duct": duct, "sections": sections, "seconds": seconds,
+            "analysis_seconds": result.seconds.get("analysis"),
+            "load_seconds": result.seconds.get("load"), "candidates": result.candidates,
+            "affected": dict(statuses)}
+
+
+STEPS = {"import": step_import, "loadcsv": step_loadcsv, "audit": step_audit,
+         "check": step_check, "impact": step_impact}
+
+
+def main(argv: list[str]) -> int:
+    step, args = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
+    result = STEPS[step](**args)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # kB on Linux
+    result["process_cpu_seconds"] = usage.ru_utime + usage.ru_stime
+    sys.stdout.write(RESULT_PREFIX + json.dumps(result) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    raise SystemExit(main(sys.argv[1:]))
