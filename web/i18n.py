@@ -183,6 +183,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "requested": ("Requested on", "申请日期"),
     "due": ("Due", "到期"),
     "plan": ("Plan", "规划方案"),
+    "fault_report": ("Fault analysis report", "故障分析报告"),
     "validate": ("Validate", "校验"),
     "apply": ("Apply", "实施"),
     "plan_hint": (("A plan in the import format (CSV files, XLSX or ZIP) with an optional "

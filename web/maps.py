@@ -104,7 +104,7 @@ class ScriptCall(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, function: str, options: dict[str, Any], js: Sequence[tuple[str, str]] = ()):
+    def __init__(self, function: str, options: dict[str, Any]):
         super().__init__()
         self._name = "ScriptCall"
         if not function.replace(".", "").replace("_", "").isalnum():

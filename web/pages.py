@@ -322,6 +322,7 @@ def element_page(kind: str, element_id: str, with_impact: bool = False) -> dict[
     data["sections"] = section_rows(store, sections)
     data["position_labels"] = _positions(store, data)
     data["impact_available"] = features.impact_available()
+    data["report_available"] = features.report_available()
     if with_impact and features.impact_available() and kind != "Circuit" \
             and kind != "MaintenancePoint":
         data["impact"] = element_impact(kind, element_id)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from flask_wtf.csrf import generate_csrf
 
 from inventory.output import render_csv
@@ -302,5 +302,3 @@ def api_rules() -> list[str]:
     return sorted({r.rule for r in current_app.url_map.iter_rules()
                    if r.rule.startswith("/api/")})
 
-
-_ = url_for
