@@ -204,6 +204,9 @@ class Reader:
             self.error(shown, f"not a readable XLSX workbook: {type(exc).__name__}: {exc}")
             return
         values_book = None
+        where: dict[str, Any] = {}  # the sheet and row being read, to name a corrupt cell
+        if not book.worksheets:  # openpyxl skips a sheet whose part is missing, silently
+            self.error(shown, "not a readable XLSX workbook: no worksheet can be read")
         try:
             for sheet in book.worksheets:
                 member = f"{shown}:{sheet.title}"
@@ -213,6 +216,7 @@ class Reader:
                 if hasattr(sheet, "reset_dimensions"):
                     sheet.reset_dimensions()  # exporters often write a wrong <dimension>
                 records, formulas = [], {}
+                where.update(file=member, row=1)
                 for number, cells in enumerate(sheet.iter_rows(), start=1):
                     row = []
                     for index, cell in enumerate(cells):
@@ -220,6 +224,8 @@ class Reader:
                             formulas[(number, index)] = cell.value
                         row.append(cell_text(cell.value))
                     records.append((number, row))
+                    where["row"] = number + 1
+                where["row"] = None
                 bad: dict[tuple[int, int], str] = {}
                 if formulas:
                     if values_book is None:
@@ -228,7 +234,9 @@ class Reader:
                     self._cached_values(values_book[sheet.title], records, formulas, bad)
                 self._table(member, entity, records, bad)
         except Exception as exc:  # noqa: BLE001 - a corrupt sheet fails while being read
-            self.error(shown, f"not a readable XLSX workbook: {type(exc).__name__}: {exc}")
+            self.error(where.get("file", shown),
+                       f"not a readable XLSX workbook: {type(exc).__name__}: {exc}",
+                       row=where.get("row"))
         finally:
             book.close()
             if values_book is not None:

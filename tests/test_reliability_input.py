@@ -369,6 +369,9 @@ def test_broken_xlsx_workbook_is_refused_whole_and_named(tmp_path_factory, base_
                                                 't="n"><v>-inf</v>', 't="e"><v>#NUM!</v>',
                                                 't="n"><v>1e999</v>']))
         expectation = ("cell", file, index + 1, cols[name])
+        if "NaN" in non_finite or "INF" in non_finite or "inf" in non_finite:
+            # openpyxl itself cannot read such a number: the sheet and row are named
+            expectation = ("row", file, index + 1, {None})
     elif kind == "self_loop":
         expectation = ("cell", *_self_loop(data.draw, tables))
     else:

@@ -183,3 +183,25 @@ def test_store_closed_on_teardown(tmp_path):
     close_store(app)
     assert app.extensions["inventory_store"].store is None
     assert os.path.exists(network()["db"])
+
+
+def test_requests_in_new_threads_do_not_leak_connections(tmp_path):
+    """The development server runs each request in a new thread: each thread's SQLite
+    connection is closed when its request ends."""
+    import threading
+
+    from web.extensions import get_store
+
+    app = make_app(tmp_path)
+    client = app.test_client()
+
+    def hit():
+        assert client.get("/search?q=S-0000017").status_code == 200
+
+    for _ in range(5):
+        thread = threading.Thread(target=hit)
+        thread.start()
+        thread.join()
+    with app.app_context():
+        store = get_store()
+    assert len(getattr(store, "_connections", [])) <= 1

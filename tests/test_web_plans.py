@@ -81,3 +81,24 @@ def test_anonymous_and_importer_cannot_plan(rw_client):
     assert rw_client.get("/plans").status_code == 302
     login(rw_client, "importer")
     assert rw_client.get("/plans").status_code == 403
+
+
+def test_api_plan_validate_and_apply(rw_client, rw_app):
+    login(rw_client, "admin")
+    files = _new_site_plan(rw_client)
+    token = rw_client.get("/api/session").get_json()["csrf_token"]
+    data = {"files": [(io.BytesIO(content), name) for name, content in files]}
+    response = rw_client.post("/api/plans", data=data, headers={"X-CSRFToken": token},
+                              content_type="multipart/form-data")
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["validation"]["accepted"] and body["token"]
+    assert any(s["site_id"] == "WEB-N1" for s in body["validation"]["sites"])
+    applied = rw_client.post("/api/plans/apply", data={"token": body["token"]},
+                             headers={"X-CSRFToken": token})
+    assert applied.status_code == 200 and applied.get_json()["applied"]["summary"]
+    with rw_app.app_context():
+        assert get_store().get_node("Site", "WEB-N1") is not None
+    again = rw_client.post("/api/plans/apply", data={"token": body["token"]},
+                           headers={"X-CSRFToken": token})
+    assert again.status_code == 400

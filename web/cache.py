@@ -78,6 +78,9 @@ def background(key: str, compute: Callable[[], T]) -> T | None:
         except Exception:
             app.logger.exception("background computation of %s failed", key)
         finally:
+            from web.extensions import release_thread_connection
+
+            release_thread_connection(app)
             with _locks_guard:
                 running.discard(key)
 

@@ -17,7 +17,7 @@ from neo4j import GraphDatabase, ManagedTransaction
 from neo4j import exceptions as neo4j_errors
 
 from inventory.errors import InventoryError, NotFound, StoreUnavailable
-from inventory.graph.store import (GraphStore, Key, Node, Rel, WriteSummary, canonical,
+from inventory.graph.store import (GraphStore, Key, Node, Rel, Subgraph, WriteSummary, canonical,
                                    check_label, check_prop, check_rel, check_rel_type)
 from inventory.model import LABELS, REL_TYPES
 
@@ -315,6 +315,67 @@ class Neo4jStore(GraphStore):
     def count_rels(self) -> dict[str, int]:
         return {t: self._read(f"MATCH ()-[r:`{t}`]->() RETURN count(r) AS n")[0]["n"]
                 for t in REL_TYPES}
+
+    @_translate_errors
+    def subgraph(self, seeds: Iterable[Key], hops: int,
+                 expand: Callable[[Node], bool] | None = None) -> Subgraph:
+        """:meth:`GraphStore.subgraph` in one read transaction, one query per hop, walked
+        by element id (the generic version opens a session per label and hop and looks
+        every frontier key up again by label and id)."""
+        by_label: dict[str, list[str]] = {}
+        for label, element_id in dict.fromkeys(seeds):
+            by_label.setdefault(check_label(label), []).append(element_id)
+
+        def work(tx: ManagedTransaction) -> Subgraph:
+            graph = Subgraph()
+            key_of: dict[str, Key] = {}
+            frontier: list[str] = []
+            for label, ids in by_label.items():
+                for rec in tx.run(f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
+                                  "RETURN elementId(n) AS eid, n.id AS id, "
+                                  "properties(n) AS props", ids=ids):
+                    node = Node(label, rec["id"], _strip_id(dict(rec["props"])))
+                    graph.nodes[node.key] = node
+                    key_of[rec["eid"]] = node.key
+                    frontier.append(rec["eid"])
+            seen_rels: set[str] = set()
+            for _ in range(hops):
+                if not frontier:
+                    break
+                records = list(tx.run(
+                    "UNWIND $eids AS eid MATCH (n) WHERE elementId(n) = eid "
+                    "MATCH (n)-[r]-(m) WITH DISTINCT r, m "
+                    "RETURN elementId(r) AS rid, type(r) AS type, r.id AS id, "
+                    "properties(r) AS props, elementId(startNode(r)) AS s, "
+                    "elementId(endNode(r)) AS e, elementId(m) AS mid, "
+                    "labels(m)[0] AS m_label, m.id AS m_id, "
+                    "CASE WHEN elementId(m) IN $known THEN null ELSE properties(m) END "
+                    "AS m_props", eids=frontier, known=list(key_of)))
+                new: list[tuple[str, Node]] = []
+                for rec in records:
+                    if rec["mid"] not in key_of:
+                        node = Node(rec["m_label"], rec["m_id"],
+                                    _strip_id(dict(rec["m_props"] or {})))
+                        key_of[rec["mid"]] = node.key
+                        new.append((rec["mid"], node))
+                for rec in records:
+                    if rec["rid"] in seen_rels:
+                        continue
+                    seen_rels.add(rec["rid"])
+                    rel = Rel(rec["type"], rec["id"], key_of[rec["s"]], key_of[rec["e"]],
+                              _strip_id(dict(rec["props"])))
+                    graph.rels[(rel.type, rel.id)] = rel
+                frontier = []
+                for eid, node in sorted(new, key=lambda item: item[1].key):
+                    if node.key in graph.nodes:
+                        continue
+                    graph.nodes[node.key] = node
+                    if expand is None or expand(node):
+                        frontier.append(eid)
+            return graph
+
+        with self._session() as session:
+            return session.execute_read(work)
 
     @_translate_errors
     def neighbourhood(self, keys: Iterable[Key]) -> tuple[list[Node], list[Rel]]:

@@ -302,3 +302,66 @@ def api_rules() -> list[str]:
     return sorted({r.rule for r in current_app.url_map.iter_rules()
                    if r.rule.startswith("/api/")})
 
+
+
+@endpoint("/plans", summary="Upload a plan and validate it (planner)", tag="plan",
+          methods=("POST",), body=_UPLOAD_BODY, auth=True)
+@require("plan")
+def plan_validate():
+    """Validates the plan over the inventory without changing it; when accepted, ``token``
+    applies it with POST /api/plans/apply."""
+    import shutil
+
+    from web.views.imports import save_upload, upload_root
+    from web.views.plans import validate
+
+    if not features.plans_available():
+        abort(404)
+    crs = (request.form.get("crs") or "").strip()[:40] or None
+    files = [f for f in request.files.getlist("files") if f and f.filename]
+    try:
+        token, paths = save_upload(files, crs, kind="plan")
+    except ValueError as exc:
+        abort(400, description=str(exc))
+    _, validation = validate(paths, crs)
+    if not validation["accepted"]:
+        shutil.rmtree(upload_root() / token, ignore_errors=True)
+        token = None
+    return jsonify({"validation": validation, "token": token}), \
+        (200 if validation["accepted"] else 422)
+
+
+@endpoint("/plans/apply", summary="Apply a validated plan (planner)", tag="plan",
+          methods=("POST",), auth=True, body={"required": True, "content": {
+              "application/x-www-form-urlencoded": {"schema": {
+                  "type": "object", "required": ["token"],
+                  "properties": {"token": {"type": "string"}}}}}})
+@require("plan")
+def plan_apply():
+    import json
+    import shutil
+
+    from flask import session
+
+    from inventory.graph.plan import apply_plan
+    from web import cache
+    from web.extensions import get_store
+    from web.views.imports import _paths, _pending_folder
+    from web.views.plans import validate
+
+    if not features.plans_available():
+        abort(404)
+    folder = _pending_folder(request.form.get("token"), kind="plan")
+    if folder is None:
+        abort(400, description="no validated plan with this token in this session")
+    info = json.loads((folder / "upload.json").read_text(encoding="utf-8"))
+    try:
+        read, validation = validate(_paths(folder), info.get("crs"))
+        if not read.ok or not validation["accepted"]:
+            return jsonify({"validation": validation, "applied": None}), 422
+        result = plain(apply_plan(get_store(), read.plan))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        session.pop("plan_token", None)
+    cache.clear()
+    return jsonify({"validation": validation, "applied": result})
