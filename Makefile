@@ -6,7 +6,7 @@ SITES  ?= 2000
 SEED   ?= 7
 DEMO   ?= demo
 
-.PHONY: setup demo test test-fast neo4j-start neo4j-stop lint clean
+.PHONY: setup demo test test-fast bench neo4j-start neo4j-stop lint clean
 
 # A virtualenv with the package and its dev tools; redone only when pyproject.toml changes.
 $(BIN)/inventory: pyproject.toml
@@ -34,6 +34,11 @@ test: setup
 # The embedded-store half only, for a quick loop while editing.
 test-fast: setup
 	$(BIN)/pytest -m "not neo4j"
+
+# Benchmarks at 1k, 10k, 100k sites (BENCH_ARGS=--huge adds 1M): a table and bench/results/<date>.json.
+# Starts its own Neo4j (state in bench/.work/neo4j); needs wrk for the site-page step.
+bench: setup
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 neo4j-start:
 	scripts/neo4j start

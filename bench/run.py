@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import platform
@@ -116,7 +117,7 @@ class Runner:
                "NEO4J_HEAP": self.args.neo4j_heap, "NEO4J_PAGECACHE": self.args.neo4j_pagecache}
         self.log(f"starting a Neo4j server for the bench (state in {state})")
         done = subprocess.run([str(ROOT / "scripts" / "neo4j"), "start"], env=env,
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
         if done.returncode != 0:
             self.log("Neo4j did not start; Neo4j steps are skipped: "
                      + done.stderr.strip()[-300:])
@@ -129,7 +130,7 @@ class Runner:
         if self.started_neo4j:
             env = {**os.environ, "NEO4J_STATE_DIR": str(self.work / "neo4j")}
             subprocess.run([str(ROOT / "scripts" / "neo4j"), "stop"], env=env,
-                           capture_output=True)
+                           capture_output=True, check=False)
 
     def neo4j_env(self) -> dict[str, str]:
         assert self.neo4j is not None
@@ -276,13 +277,13 @@ def _peak_rss_mb(pid: int) -> float | None:
 
 def _git_commit() -> str | None:
     done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     return done.stdout.strip() or None
 
 
 def _git_dirty() -> bool:
     done = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True,
-                          text=True)
+                          text=True, check=False)
     return bool(done.stdout.strip())
 
 
@@ -299,7 +300,7 @@ def growth(sizes: dict[str, Any]) -> dict[str, Any]:
     """How the total run time and the peak memory grow: 100k / 10k must stay within 12×."""
     out: dict[str, Any] = {}
     keys = sorted(sizes, key=int)
-    for small, big in zip(keys, keys[1:]):
+    for small, big in itertools.pairwise(keys):
         a, b = sizes[small].get("total_seconds"), sizes[big].get("total_seconds")
         if a and b:
             out[f"{big}/{small}"] = {"time_ratio": b / a, "size_ratio": int(big) / int(small)}

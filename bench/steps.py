@@ -162,10 +162,10 @@ def step_loadcsv(store: str, data: str, import_dir: str, batch: int = 10000) -> 
         sets = "".join(f", n.`{check_prop(label, p)}` = "
                        + _conversion([n.props.get(p) for n in group]).format(f"row.`{p}`")
                        for p in props)
-        statements.append((f"LOAD CSV WITH HEADERS FROM 'file:///bench/{file.name}' AS row "
-                           f"CALL {{ WITH row MERGE (n:`{label}` {{id: row.id}}) "
-                           f"SET n.id = row.id{sets} }} IN TRANSACTIONS OF {batch} ROWS",
-                           label, len(group)))
+        query = (f"LOAD CSV WITH HEADERS FROM 'file:///bench/{file.name}' AS row "
+                 f"CALL {{ WITH row MERGE (n:`{label}` {{id: row.id}}) "
+                 f"SET n.id = row.id{sets} }} IN TRANSACTIONS OF {batch} ROWS")
+        statements.append((query, label, len(group)))
     by_shape: dict[tuple[str, str, str], list] = {}
     for rel in rels:
         by_shape.setdefault((rel.type, rel.start[0], rel.end[0]), []).append(rel)
@@ -181,12 +181,12 @@ def step_loadcsv(store: str, data: str, import_dir: str, batch: int = 10000) -> 
         sets = "".join(f", r.`{check_prop(rel_type, p)}` = "
                        + _conversion([r.props.get(p) for r in group]).format(f"row.`{p}`")
                        for p in props)
-        statements.append((f"LOAD CSV WITH HEADERS FROM 'file:///bench/{file.name}' AS row "
-                           f"CALL {{ WITH row MATCH (a:`{s_label}` {{id: row.start}}) "
-                           f"MATCH (b:`{e_label}` {{id: row.end}}) "
-                           f"MERGE (a)-[r:`{rel_type}` {{id: row.id}}]->(b) "
-                           f"SET r.id = row.id{sets} }} IN TRANSACTIONS OF {batch} ROWS",
-                           rel_type, len(group)))
+        query = (f"LOAD CSV WITH HEADERS FROM 'file:///bench/{file.name}' AS row "
+                 f"CALL {{ WITH row MATCH (a:`{s_label}` {{id: row.start}}) "
+                 f"MATCH (b:`{e_label}` {{id: row.end}}) "
+                 f"MERGE (a)-[r:`{rel_type}` {{id: row.id}}]->(b) "
+                 f"SET r.id = row.id{sets} }} IN TRANSACTIONS OF {batch} ROWS")
+        statements.append((query, rel_type, len(group)))
     wipe(store)
     target = open_bench_store(store)
     target.init()

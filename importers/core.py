@@ -101,6 +101,8 @@ def import_paths(store: GraphStore, paths: Iterable[str | Path], *, dry_run: boo
                     for t in read.tables]
     if not dry_run:
         store.init()  # like `inventory init`: a new store file just works
+    # what the check reads must still hold when it is written (another import meanwhile?)
+    version = None if dry_run else store.version()
     builder = check(store, read.tables, default_crs, progress)
     order = {t.file: i for i, t in enumerate(read.tables)}
     report.errors = sorted(read.errors + builder.errors,
@@ -115,7 +117,8 @@ def import_paths(store: GraphStore, paths: Iterable[str | Path], *, dry_run: boo
         total = len(builder.nodes) + len(builder.rels)
         report.summary = store.upsert(
             builder.nodes, builder.rels,
-            progress=(lambda n: progress("write", n, total)) if progress else None)
+            progress=(lambda n: progress("write", n, total)) if progress else None,
+            **({} if version is None else {"expect_version": version}))
         report.written = True
     report.seconds = time.perf_counter() - started
     return report

@@ -168,19 +168,24 @@ def test_export(network, tmp_path):
 
 
 def test_without_a_tracer(network, monkeypatch):
-    """Without inventory.graph.trace/impact: neighbourhood export, sites beyond the break."""
+    """Without inventory.graph.trace: neighbourhood export."""
     import inventory.commands.geo as geo_commands
 
     monkeypatch.setattr(geo_commands, "_tracer", lambda: None)
-    monkeypatch.setattr(geo_commands, "_impact", lambda: None)
     site = json.loads(network("export", "--site", "S1"))
     roles = {f["properties"]["role"] for f in site["features"]}
     assert {"site", "device", "section", "maintenance_point"} <= roles
+
+
+def test_sites_beyond_the_break(network, store):
+    """The store walk behind UNTRACED: every site on the customer side, device or not."""
+    from inventory.faults import locate, sites_beyond_break
+
     measured = (distance_m(82, 44.90, 82, 44.92) + 0.5 * distance_m(82, 44.92, 82, 44.95)) * 1.02
-    doc = json.loads(network("locate-fault", "CB1", "--from", "R1", "--distance",
-                             f"{measured:.1f}", "--format", "json"))
-    assert {s["site"] for s in doc["sites"]} == {"S1", "S3", "S4"}
-    assert doc["sites_rule"].startswith("no impact analysis")
+    sections, location = locate(store, "CB1", "R1", measured)
+    sites, how = sites_beyond_break(store, sections, location)
+    assert [s.id for s in sites] == ["S1", "S3", "S4"]
+    assert how == "sites beyond the break, away from the instrument"
 
 
 def test_errors_are_one_line(store, store_env):

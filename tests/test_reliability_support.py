@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -56,6 +57,20 @@ class Cli:
             if not self._pump(0.05) and self.proc.poll() is not None:
                 return marker in self.stderr
         return True
+
+    def wait_until(self, condition, timeout: float = 300):
+        """Keep reading stderr until ``condition()`` is true; its value."""
+        deadline = time.monotonic() + timeout
+        while not (value := condition()):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                return value
+            self._pump(0.01)
+        return value
+
+    def progress(self, label: str) -> int:
+        """The last percentage the ``label`` progress bar showed (-1: none)."""
+        shown = re.findall(label + r"[^\r\n%]*?(\d+)%", self.text())
+        return int(shown[-1]) if shown else -1
 
     def finish(self, timeout: float = 300) -> int:
         deadline = time.monotonic() + timeout

@@ -7,14 +7,9 @@ import io
 import re
 import zipfile
 
-import pytest
 from test_web_support import csrf_token, export_files, login, rw_app_fixture, rw_client_fixture  # noqa: F401 (fixtures)
 
-from web import features
 from web.extensions import get_store
-
-pytestmark = pytest.mark.skipif(not features.importer_available(),
-                                reason="the importer is not installed")
 
 
 def _changed_customers() -> tuple[bytes, str, str]:

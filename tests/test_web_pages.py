@@ -17,8 +17,6 @@ from test_web_support import (  # noqa: F401 (fixtures)
     network,
 )
 
-from web import features
-
 
 def _text(response) -> str:
     return response.get_data(as_text=True)
@@ -214,7 +212,6 @@ def test_element_pages(client, app):
     assert located["location"]["label"] == "Room"
 
 
-@pytest.mark.skipif(not features.impact_available(), reason="fault impact not installed")
 def test_element_what_if_it_fails(client):
     entry = defect("shared_duct", "GOLD")
     data = client.get(f"/api/elements/Duct/{entry['element_id']}").get_json()
@@ -295,8 +292,6 @@ def test_audit_csv_neutralises_formulas(client):
 
 
 def test_circuit_report(client):
-    if not features.report_available():
-        pytest.skip("report not installed")
     html = _text(client.get("/circuits/CIR-0000017/report"))
     assert "CIR-0000017" in html
     data = client.get("/api/circuits/CIR-0000017/report").get_json()

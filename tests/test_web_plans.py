@@ -5,14 +5,9 @@ from __future__ import annotations
 import io
 import re
 
-import pytest
 from test_web_support import csrf_token, login, rw_app_fixture, rw_client_fixture  # noqa: F401 (fixtures)
 
-from web import features
 from web.extensions import get_store
-
-pytestmark = pytest.mark.skipif(not features.plans_available(),
-                                reason="plan validation is not installed")
 
 
 def _new_site_plan(client) -> list[tuple[str, bytes]]:

@@ -46,7 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.jinja_env.autoescape = True  # also for templates not ending in .html
     app.jinja_env.globals.update(t=t, t_enum=t_enum, lang=current_lang, fmt_km=_fmt_km,
-                                 fmt_m=_fmt_m, nav_items=_nav_items)
+                                 fmt_m=_fmt_m, nav_items=NAV_ITEMS)
     app.jinja_env.filters["yesno"] = lambda v: t("yes") if v else (t("no") if v is not None
                                                                        else "")
 
@@ -110,21 +110,11 @@ def _fmt_m(value: Any) -> str:
     return f"{value / 1000:.2f} km" if value >= 1000 else f"{value:.0f} m"
 
 
-def _nav_items() -> list[tuple[str, str]]:
-    """(endpoint, label key) of the areas this installation offers."""
-    from web import features
-
-    items = [("dashboard.index", "nav_dashboard"), ("search.index", "nav_search")]
-    if features.audit_available():
-        items.append(("audit.index", "nav_audit"))
-    if features.otdr_available():
-        items.append(("fault.index", "nav_fault"))
-    if features.importer_available():
-        items.append(("imports.index", "nav_import"))
-    if features.plans_available():
-        items.append(("plans.index", "nav_plans"))
-    items.append(("api.openapi", "nav_api"))
-    return items
+#: (endpoint, label key) of the navigation's areas
+NAV_ITEMS = (("dashboard.index", "nav_dashboard"), ("search.index", "nav_search"),
+             ("audit.index", "nav_audit"), ("fault.index", "nav_fault"),
+             ("imports.index", "nav_import"), ("plans.index", "nav_plans"),
+             ("api.openapi", "nav_api"))
 
 
 def _tile_origin(url: str) -> str:

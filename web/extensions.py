@@ -88,35 +88,19 @@ store_ext = StoreExtension()
 
 
 def release_thread_connection(app: Flask | None = None) -> None:
-    """Close the calling thread's SQLite connection, if the store keeps one per thread.
+    """Close the calling thread's SQLite connection (``SqliteStore.release_thread()``).
 
     Flask's development server (and werkzeug's threaded test server) runs every request in a
     new thread; without this each request would leave a connection (and its file
-    descriptors) open until the app shuts down. Uses ``store.release_thread()`` when the
-    store offers it, else the SQLite store's thread-local connection.
+    descriptors) open until the app shuts down. The Neo4j store's driver pools its
+    connections and has nothing to release.
     """
     app = app or current_app
     holder = app.extensions.get("inventory_store")
     store = holder.store if holder is not None else None
-    if store is None:
-        return
     release = getattr(store, "release_thread", None)
-    if callable(release):
+    if release is not None:
         release()
-        return
-    local = getattr(store, "_local", None)
-    conn = getattr(local, "conn", None) if local is not None else None
-    if conn is None:
-        return
-    lock = getattr(store, "_lock", None)
-    connections = getattr(store, "_connections", None)
-    if lock is None or connections is None:
-        return
-    with lock:
-        if conn in connections:
-            connections.remove(conn)
-    local.conn = None
-    conn.close()
 
 
 def get_store() -> GraphStore:

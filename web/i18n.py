@@ -172,8 +172,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fault_point": ("Fault point", "故障点"),
     "nearest_points": ("Nearest closures and manholes", "最近的接头盒和人井"),
     "affected_customers": ("Affected customers", "受影响客户"),
-    "analysis_unavailable": ("This analysis is not available in this installation.",
-                             "此分析功能尚未安装。"),
     "language": ("Language", "语言"),
     "computing": ("The audit of the whole network is being computed: reload in a minute.",
                   "全网稽核正在计算中，请稍后刷新。"),

@@ -13,9 +13,13 @@ from typing import Any
 
 from flask import abort
 
+from inventory import faults, report
+from inventory.geo import export, measure
+from inventory.geo.sla import sla_profile
+from inventory.graph import compliance, impact, network, trace
 from inventory.graph.store import GraphStore, Node, Rel
 from inventory.model import LABELS, Tier, tier_policy
-from web import cache, features
+from web import cache
 from web.extensions import get_store
 from web.jsonutil import plain
 
@@ -251,7 +255,7 @@ def customer_page(customer_id: str) -> dict[str, Any]:
     circuits = store.find_nodes("Circuit", customer_id=customer_id)
     tier = customer.props.get("tier")
     rows = []
-    verdicts = site_verdicts([s.id for s in sites]) if features.compliance_available() else {}
+    verdicts = site_verdicts([s.id for s in sites])
     for site in sites:
         row = node_dict(site)
         row["tier"] = site_tier(site, customer)
@@ -261,8 +265,7 @@ def customer_page(customer_id: str) -> dict[str, Any]:
             row["failed"] = verdict.get("failed", [])
         rows.append(row)
     return {"customer": node_dict(customer), "tier": tier, "sites": rows,
-            "circuits": [node_dict(c) for c in circuits],
-            "report_available": features.report_available()}
+            "circuits": [node_dict(c) for c in circuits]}
 
 
 # --- elements --------------------------------------------------------------------------------
@@ -321,10 +324,7 @@ def element_page(kind: str, element_id: str, with_impact: bool = False) -> dict[
         sections = sections[:MAX_SECTIONS]
     data["sections"] = section_rows(store, sections)
     data["position_labels"] = _positions(store, data)
-    data["impact_available"] = features.impact_available()
-    data["report_available"] = features.report_available()
-    if with_impact and features.impact_available() and kind != "Circuit" \
-            and kind != "MaintenancePoint":
+    if with_impact and kind != "Circuit" and kind != "MaintenancePoint":
         data["impact"] = element_impact(kind, element_id)
     return data
 
@@ -371,8 +371,6 @@ def _positions(store: GraphStore, data: dict[str, Any]) -> dict[str, tuple]:
 
 def element_impact(kind: str, element_id: str) -> dict[str, Any] | None:
     """What the failure of this element takes DOWN or DEGRADES (inventory.graph.impact)."""
-    from inventory.graph import impact
-
     G = network_graph()
     circuits = cache.cached("circuits_by_site", lambda: impact.circuits_by_site(get_store()))
     depots = cache.cached("depots", _depots)
@@ -411,19 +409,13 @@ def section_rows(store: GraphStore, sections: list[Rel]) -> list[dict[str, Any]]
 
 
 def circuit_ends(circuit: Node) -> list[dict[str, Any]]:
-    if features.report_available():
-        from inventory.report import circuit_ends as ends
-
-        return [dict(e) for e in ends(get_store(), circuit)]
-    return []
+    return [dict(e) for e in report.circuit_ends(get_store(), circuit)]
 
 
 # --- maintenance point and distance ---------------------------------------------------------
 
 def _depots() -> list[tuple[str, float, float]]:
-    return [(n.id, float(n.props["lon"]), float(n.props["lat"]))
-            for n in get_store().iter_nodes("MaintenancePoint")
-            if n.props.get("lon") is not None and n.props.get("lat") is not None]
+    return faults.depots(get_store())
 
 
 def maintenance_point(site: Node) -> dict[str, Any] | None:
@@ -438,36 +430,27 @@ def maintenance_point(site: Node) -> dict[str, Any] | None:
             distance = rel.props.get("distance_km")
             break
     lon, lat = site.props.get("lon"), site.props.get("lat")
-    if features.measure_available():
-        from inventory.geo import measure
-
-        if mp_node is None and lon is not None:
-            depots = cache.cached("depots", _depots)
-            if depots:
-                depot_id, distance = measure.DepotIndex(depots).nearest(lon, lat)
-                mp_node = store.get_node("MaintenancePoint", depot_id)
-        if mp_node is not None and distance is None and lon is not None \
-                and mp_node.props.get("lon") is not None:
-            distance = measure.distance_km(mp_node.props["lon"], mp_node.props["lat"], lon, lat)
+    if mp_node is None and lon is not None:
+        depots = cache.cached("depots", _depots)
+        if depots:
+            depot_id, distance = measure.DepotIndex(depots).nearest(lon, lat)
+            mp_node = store.get_node("MaintenancePoint", depot_id)
+    if mp_node is not None and distance is None and lon is not None \
+            and mp_node.props.get("lon") is not None:
+        distance = measure.distance_km(mp_node.props["lon"], mp_node.props["lat"], lon, lat)
     if mp_node is None:
         return None
-    result = {**node_dict(mp_node), "distance_km": distance}
-    if features.measure_available():
-        from inventory.geo import measure
-
-        result["band"] = measure.distance_band(distance).as_dict()
-    return result
+    return {**node_dict(mp_node), "distance_km": distance,
+            "band": measure.distance_band(distance).as_dict()}
 
 
 def sla(tier: str | None, distance_km: float | None,
         requested: _dt.date | None = None) -> dict[str, Any] | None:
-    if not tier or not features.sla_available():
+    if not tier:
         return None
-    from inventory.geo import sla as sla_module
-
     try:
-        profile = sla_module.sla_profile(tier, distance_km, requested=requested or
-                                         _dt.date.today(), strict=False)
+        profile = sla_profile(tier, distance_km, requested=requested or _dt.date.today(),
+                              strict=False)
     except Exception as exc:  # noqa: BLE001 — a date the calendar cannot answer
         return {"error": str(exc)}
     return profile.as_dict()
@@ -486,35 +469,23 @@ def tier_requirements(tier: str | None) -> dict[str, Any] | None:
 
 def dashboard() -> dict[str, Any]:
     store = get_store()
-    data: dict[str, Any] = {"nodes": store.count_nodes(), "relationships": store.count_rels(),
-                            "audit": None}
-    if features.audit_available():
-        data["audit"] = audit_summary()
-    return data
+    return {"nodes": store.count_nodes(), "relationships": store.count_rels(),
+            "audit": audit_summary()}
 
 
 # --- the site card ---------------------------------------------------------------------------
 
-def site_analysis(site_id: str) -> dict[str, Any] | None:
-    """Routes, verdict, single points of failure and shared risks of one site, from the
-    analysis library (None when it is not installed)."""
-    if not features.trace_available():
-        return None
-    from inventory.graph import network, trace
-
+def site_analysis(site_id: str) -> dict[str, Any]:
+    """Routes, verdict, single points of failure and shared risks of one site."""
     G = network.load_site_graph(get_store(), site_id)
-    if features.compliance_available():
-        from inventory.graph import compliance
-
-        analysed = trace.analyse_site(G, site_id)
-        checked = compliance.check_from(analysed).as_dict()
-        spofs = [{**s, "label": KIND_LABEL.get(s.get("kind"), "")}
-                 for s in checked.pop("spofs", None) or []]
-        shared = checked.pop("shared", [])
-        traced = trace.trace_from(analysed).as_dict()
-        traced["shared"] = traced.get("shared") or shared
-        return {"check": checked, "spof": spofs, "trace": traced}
-    return {"trace": trace.trace(G, site_id).as_dict()}
+    analysed = trace.analyse_site(G, site_id)
+    checked = compliance.check_from(analysed).as_dict()
+    spofs = [{**s, "label": KIND_LABEL.get(s.get("kind"), "")}
+             for s in checked.pop("spofs", None) or []]
+    shared = checked.pop("shared", [])
+    traced = trace.trace_from(analysed).as_dict()
+    traced["shared"] = traced.get("shared") or shared
+    return {"check": checked, "spof": spofs, "trace": traced}
 
 
 #: route-step / element kinds → store label (SEGMENT for a cable section)
@@ -576,16 +547,11 @@ def site_page(site_id: str, requested: str | None = None) -> dict[str, Any]:
         "sla": sla(tier, mp.get("distance_km") if mp else None, request_date),
         "circuits": [node_dict(c) for c in circuits_of_site(site)],
         "devices": [node_dict(d) for d in devices_at(site)],
-        "analysis_available": features.trace_available(),
-        "compliance_available": features.compliance_available(),
-        "export_available": features.export_available(),
     }
     analysis = site_analysis(site_id)
-    if analysis is not None:
-        data.update(analysis)
-        routes = analysis["trace"].get("routes", [])
-        data["segments"] = segment_table(routes)
-        data["uplink_segments"] = segment_table(analysis["trace"].get("uplinks", []))
+    data.update(analysis)
+    data["segments"] = segment_table(analysis["trace"].get("routes", []))
+    data["uplink_segments"] = segment_table(analysis["trace"].get("uplinks", []))
     return data
 
 
@@ -609,17 +575,15 @@ def devices_at(site: Node) -> list[Node]:
 
 
 def site_export(site_id: str, fmt: str, crs: str) -> str:
-    from inventory.geo import export
-
     data = site_page(site_id)
-    routes = (data.get("trace") or {}).get("routes", [])
-    mp = data.get("maintenance_point")
-    features_ = export.route_features(routes, data["site"], mp)
+    routes = data["trace"].get("routes", [])
+    mp = data["maintenance_point"]
+    features = export.route_features(routes, data["site"], mp)
     name = f"{data['site'].get('name') or site_id}"
     crs_name = "GCJ02" if crs == "gcj02" else "WGS84"
     if fmt == "geojson":
-        return export.geojson_text(features_, crs=crs_name, name=name)
-    return export.kml_text(features_, crs=crs_name, name=name)
+        return export.geojson_text(features, crs=crs_name, name=name)
+    return export.kml_text(features, crs=crs_name, name=name)
 
 
 def download_name(name: str) -> str:
@@ -637,27 +601,15 @@ def fault_location(cable: str, from_id: str, measured: str, slack: float | None 
     """An OTDR reading → the point on the map, the nearest closures and manholes, the
     maintenance point, and the customer sites behind the break with their deadlines.
 
-    Uses the same helpers as ``inventory locate-fault`` so both give the same answer.
+    Uses :mod:`inventory.faults`, as ``inventory locate-fault`` does, so both give the same
+    location and the same affected sites.
     """
-    from inventory.commands import geo as geo_commands
-    from inventory.errors import InventoryError, NotFound
-    from inventory.geo.otdr import locate_fault
-
     store = get_store()
-    rels = store.find_rels("SEGMENT", cable_id=cable)
-    if not rels:
-        if store.get_node("Cable", cable) is None:
-            raise NotFound("Cable", cable)
-        raise InventoryError(f"cable {cable!r} has no sections")
-    sections = geo_commands._section_records(store, rels)
-    index = cache.cached("depot_index", lambda: geo_commands._depot_index(store))
-    location = locate_fault(sections, from_id, measured, slack=slack, depots=index)
+    index = cache.cached("depot_index", lambda: faults.depot_index(store))
+    sections, location = faults.locate(store, cable, from_id, measured, slack=slack,
+                                       depots=index)
     start = fault_start or _dt.datetime.now().replace(second=0, microsecond=0)
-    depot_km = location.maintenance_point["distance_km"] if location.maintenance_point else None
-    if features.impact_available():
-        affected, how = _fault_impact_rows(location.section_id, start)
-    else:
-        affected, how = _sites_behind_rows(store, sections, location, depot_km, start)
+    affected, how = _fault_impact_rows(location, start)
     result = {"cable": cable, "from": from_id, **location.as_dict(),
               "fault_start": start.isoformat(), "sites_rule": how, "sites": affected,
               "sections": sections}
@@ -670,15 +622,13 @@ def fault_location(cable: str, from_id: str, measured: str, slack: float | None 
     return plain_result(result)
 
 
-def _fault_impact_rows(section_id: str, start: _dt.datetime) -> tuple[list[dict], str]:
-    """The sites the cut section takes DOWN or DEGRADES (inventory.graph.impact), with
-    their recovery deadlines from the fault start."""
-    from inventory.graph import impact
-
-    G = network_graph()
-    circuits = cache.cached("circuits_by_site", lambda: impact.circuits_by_site(get_store()))
-    result = impact.fault_impact(G, [("SEGMENT", section_id)], circuits=circuits,
-                                 depots=cache.cached("depots", _depots), fault_start=start)
+def _fault_impact_rows(location: Any, start: _dt.datetime) -> tuple[list[dict], str]:
+    """The sites the cut section takes DOWN or DEGRADES (inventory.faults.section_impact),
+    with their recovery deadlines from the fault start."""
+    store = get_store()
+    circuits = cache.cached("circuits_by_site", lambda: impact.circuits_by_site(store))
+    result = faults.section_impact(store, location, G=network_graph(), circuits=circuits,
+                                   depots=cache.cached("depots", _depots), fault_start=start)
     rows = []
     for site in result.sites:
         row = plain(site.as_dict())
@@ -696,41 +646,7 @@ def _fault_impact_rows(section_id: str, start: _dt.datetime) -> tuple[list[dict]
                   "or DEGRADED (tier no longer met)")
 
 
-def _sites_behind_rows(store: GraphStore, sections: list, location: Any,
-                       depot_km: float | None, start: _dt.datetime) -> tuple[list[dict], str]:
-    """Without the impact library: the sites behind the break on the cable's far side."""
-    from inventory.commands import geo as geo_commands
-    from inventory.geo.sla import recovery_time
-
-    sites, how = geo_commands._sites_behind(store, sections, location)
-    customers = store.get_nodes("Customer", {s.props.get("customer_id", "") for s in sites})
-    affected = []
-    for site in sites:
-        customer = customers.get(site.props.get("customer_id", ""))
-        tier = site_tier(site, customer)
-        row: dict[str, Any] = {"site": site.id, "name": site.props.get("name"),
-                               "customer_id": site.props.get("customer_id"),
-                               "customer": customer.props.get("name") if customer else None,
-                               "contact": site.props.get("contact") or (
-                                   customer.props.get("contact") if customer else None),
-                               "phone": site.props.get("phone") or (
-                                   customer.props.get("phone") if customer else None),
-                               "tier": tier}
-        if tier:
-            rec = recovery_time(tier, depot_km, cable_cut=True, fault_start=start).as_dict()
-            row.update(limit_hours=rec["total_limit_hours"], deadline=rec["deadline"],
-                       target_hours=rec["total_target_hours"],
-                       target_deadline=rec["target_deadline"])
-        affected.append(row)
-    order = {"GOLD": 0, "SILVER": 1, "BRONZE": 2, "STANDARD": 3}
-    affected.sort(key=lambda r: (str(r.get("deadline") or "9999"), order.get(r["tier"], 9),
-                                 r["site"]))
-    return affected, how
-
-
 def plain_result(value: Any) -> Any:
-    from web.jsonutil import plain
-
     return plain(value)
 
 
@@ -759,15 +675,11 @@ def audit_filters(args: Any) -> dict[str, Any]:
 
 def network_graph() -> Any:
     """The analysis graph of the whole network, cached (audit and fault impact share it)."""
-    from inventory.graph import network
-
     return cache.cached("network", lambda: network.load_network(get_store()))
 
 
 def audit_rows() -> list[dict[str, Any]]:
     """One row per site: verdict and failed requirements (cached with the network)."""
-    from inventory.graph import compliance
-
     G = network_graph()
     store = get_store()
     sites = {n.id: n for n in store.iter_nodes("Site")}
@@ -790,15 +702,13 @@ def audit_rows() -> list[dict[str, Any]]:
 def site_verdicts(site_ids: list[str]) -> dict[str, dict[str, Any]]:
     """{site id: {"verdict", "failed"}}: from the cached audit when it is there, else the
     sites are checked on their own neighbourhood (a customer has few sites)."""
-    if not site_ids or not features.compliance_available():
+    if not site_ids:
         return {}
     rows = cache.peek("audit_rows")
     if rows is not None:
         wanted = set(site_ids)
         return {r["site_id"]: {"verdict": r["verdict"], "failed": r["failed_list"]}
                 for r in rows if r["site_id"] in wanted}
-    from inventory.graph import compliance, network
-
     ids = site_ids[:200]
     G = network.load_site_graph(get_store(), ids)
     out = {}

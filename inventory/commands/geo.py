@@ -16,6 +16,13 @@ import click
 
 from inventory.cli import echo, format_option, store_option
 from inventory.errors import InventoryError, NotFound, ValidationError
+from inventory.faults import (
+    customer_expand,
+    depot_index,
+    locate,
+    section_records,
+    sites_behind,
+)
 from inventory.geo.crs import GCJ02, WGS84, parse_crs
 from inventory.geo.export import (
     cable_features,
@@ -27,10 +34,8 @@ from inventory.geo.export import (
     write,
 )
 from inventory.geo.measure import DepotIndex, distance_band
-from inventory.geo.otdr import locate_fault
 from inventory.geo.sla import parse_date, recovery_time, sla_profile
 from inventory.graph.store import GraphStore, Node, Rel
-from inventory.model import ACCESS_NODE_TYPES
 
 # --- gathering from the store --------------------------------------------------------------------
 
@@ -44,13 +49,6 @@ def _get(store: GraphStore, label: str, element_id: str) -> Node:
 
 def _record(node: Node) -> dict[str, Any]:
     return {"label": node.label, "id": node.id, **node.props}
-
-
-def _depot_index(store: GraphStore) -> DepotIndex | None:
-    depots = [(n.id, n.props.get("lon"), n.props.get("lat"))
-              for n in store.iter_nodes("MaintenancePoint")]
-    depots = [d for d in depots if d[1] is not None and d[2] is not None]
-    return DepotIndex(depots) if depots else None
 
 
 def _tier(store: GraphStore, site: Node) -> str:
@@ -72,7 +70,7 @@ def _nearest(index: DepotIndex | None, node: Node) -> tuple[str | None, float | 
 
 
 def _site_distance(store: GraphStore, site: Node) -> dict[str, Any]:
-    index = _depot_index(store)
+    index = depot_index(store)
     depot_id, km = _nearest(index, site)
     depot = store.get_node("MaintenancePoint", depot_id) if depot_id else None
     band = distance_band(km)
@@ -97,68 +95,6 @@ def _site_distance(store: GraphStore, site: Node) -> dict[str, Any]:
     }
 
 
-def _section_records(store: GraphStore, rels: Iterable[Rel]) -> list[dict[str, Any]]:
-    """SEGMENT relationships as the plain section records the geo functions take."""
-    rels = list(rels)
-    keys: dict[str, set[str]] = {}
-    for rel in rels:
-        for label, element_id in (rel.start, rel.end):
-            keys.setdefault(label, set()).add(element_id)
-    nodes: dict[tuple[str, str], Node] = {}
-    for label, ids in keys.items():
-        for node in store.get_nodes(label, ids).values():
-            nodes[node.key] = node
-    located: dict[str, Node] = {}
-    equipment = [nodes[k] for k in nodes if k[0] == "Equipment"]
-    if equipment:          # a device has no coordinates of its own: use where it is installed
-        for rel in store.neighbourhood([e.key for e in equipment])[1]:
-            if rel.type == "LOCATED_AT" and rel.start in nodes:
-                place = store.get_node(*rel.end)
-                if place is not None:
-                    located[rel.start[1]] = place
-
-    def end(key: tuple[str, str]) -> dict[str, Any]:
-        node = nodes.get(key)
-        if node is None:
-            return {"id": key[1], "label": key[0]}
-        props = dict(node.props)
-        if node.label == "Equipment" and node.id in located:
-            props.setdefault("lon", located[node.id].props.get("lon"))
-            props.setdefault("lat", located[node.id].props.get("lat"))
-        return {"id": node.id, "label": node.label,
-                "kind": props.get("kind") or props.get("type"), "name": props.get("name"),
-                "lon": props.get("lon"), "lat": props.get("lat")}
-
-    return [{"id": rel.id, **rel.props, "a": end(rel.start), "z": end(rel.end)} for rel in rels]
-
-
-_OPERATOR_ROOMS = {"CORE", "AGGREGATION", "ACCESS", "BASE_STATION"}
-
-
-def _is_operator_side(node: dict[str, Any] | Node) -> bool:
-    """An access/aggregation room or an access node: the network side of a cable."""
-    label = node.label if isinstance(node, Node) else node.get("label")
-    props = node.props if isinstance(node, Node) else node
-    if label == "Room":
-        return props.get("kind") in _OPERATOR_ROOMS
-    if label == "Equipment":
-        return (props.get("type") in {t.value for t in ACCESS_NODE_TYPES}
-                or props.get("layer") in ("AGGREGATION", "CORE"))
-    return False
-
-
-def _customer_expand(blocked: set[tuple[str, str]]):
-    """Expansion rule for "what is behind": through points, customer rooms, passive and
-    customer devices; never through another site, a customer, a circuit, an operator room or
-    access node, or the blocked nodes."""
-    def expand(node: Node) -> bool:
-        if node.key in blocked or node.label in ("Site", "Customer", "Circuit",
-                                                 "MaintenancePoint"):
-            return False
-        return not _is_operator_side(node)
-    return expand
-
-
 def _tracer():
     """The route tracer (inventory.graph.trace) when this tree has it, else None."""
     try:
@@ -167,68 +103,6 @@ def _tracer():
     except ImportError:
         return None
     return load_site_graph, trace
-
-
-def _sites_near(store: GraphStore, seeds: list[tuple[str, str]], blocked: set[tuple[str, str]],
-                hops: int = 12) -> list[Node]:
-    if not seeds:
-        return []
-    graph = store.subgraph(seeds, hops, expand=_customer_expand(blocked))
-    return sorted((n for n in graph.nodes.values() if n.label == "Site"), key=lambda n: n.id)
-
-
-def _impact():
-    """The fault-impact analysis (inventory.graph.impact) when this tree has it, else None."""
-    try:
-        from inventory.graph.impact import fault_impact
-        from inventory.graph.network import load_network
-        from inventory.graph.trace import trace
-    except ImportError:
-        return None
-    return load_network, fault_impact, trace
-
-
-def _sites_behind(store: GraphStore, sections: list[dict[str, Any]], location
-                  ) -> tuple[list[tuple[Node, str, list[str]]], str]:
-    """The customer sites the located break hits: ``[(site, status, what it lost)]``.
-
-    With the fault-impact analysis: the broken *section* (not the whole cable) is failed and
-    every site that goes DOWN or is DEGRADED (a diverse route, the second access node or the
-    ring lost) is listed. Sites beyond the break that the tracer finds no complete route for
-    (no customer device recorded) are added as UNTRACED. Without it: the sites beyond the break
-    on the customer side, as DOWN (see docs/geography.md).
-    """
-    chain = location.chain
-    by_id = {}
-    for s in sections:
-        for side in ("a", "z"):
-            by_id[s[side]["id"]] = s[side]
-    first, last = by_id.get(chain[0]["id"], {}), by_id.get(chain[-1]["id"], {})
-    downstream = [n for n in chain if n["route_m"] >= location.route_m]
-    upstream = [n for n in chain if n["route_m"] < location.route_m]
-    if _is_operator_side(last) and not _is_operator_side(first):
-        customer_side, network_side = upstream, downstream
-        how = "sites between the instrument and the break (the far end is the network side)"
-    else:
-        customer_side, network_side = downstream, upstream
-        how = "sites beyond the break, away from the instrument"
-    behind = _sites_near(store, [(n["label"], n["id"]) for n in customer_side if n.get("label")],
-                         {(n["label"], n["id"]) for n in network_side if n.get("label")})
-    analysis = _impact()
-    if analysis is None:
-        return [(site, "DOWN", []) for site in behind], "no impact analysis: " + how
-    load_network, fault_impact, trace = analysis
-    G = load_network(store)
-    result = fault_impact(G, [("SEGMENT", location.section_id)])
-    found = store.get_nodes("Site", [a.site_id for a in result.sites])
-    hit = [(found[a.site_id], a.status, list(a.lost)) for a in result.sites
-           if a.site_id in found]
-    listed = {a.site_id for a in result.sites}
-    for site in behind:
-        if site.id not in listed and not any(r.complete for r in trace(G, site.id).routes):
-            hit.append((site, "UNTRACED", []))
-    return hit, ("fault impact of the broken section; UNTRACED = no complete route traced, "
-                 + how)
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -298,18 +172,11 @@ def locate_fault_command(store: GraphStore, cable: str, from_id: str, measured: 
     """Where on the map an OTDR reading on CABLE puts the break, the nearest closures and
     manholes on either side, the nearest maintenance point, and every customer site behind it
     with its recovery deadline (cable cut: +3 h)."""
-    rels = store.find_rels("SEGMENT", cable_id=cable)
-    if not rels:
-        if store.get_node("Cable", cable) is None:
-            raise NotFound("Cable", cable)
-        raise InventoryError(f"cable {cable!r} has no sections")
-    sections = _section_records(store, rels)
-    index = _depot_index(store)
-    location = locate_fault(sections, from_id, measured, slack=slack, depots=index)
+    sections, location = locate(store, cable, from_id, measured, slack=slack)
     start = _parse_datetime(fault_start) if fault_start else _dt.datetime.now().replace(
         second=0, microsecond=0)
     depot_km = location.maintenance_point["distance_km"] if location.maintenance_point else None
-    sites, how = _sites_behind(store, sections, location)
+    sites, how = sites_behind(store, sections, location)
     affected = []
     for site, status, lost in sites:
         try:
@@ -377,7 +244,7 @@ def _site_features(store: GraphStore, site_id: str) -> list[dict[str, Any]]:
     """The site's traced routes (route A, route B, shared risk, handover points) and its
     maintenance point; without the tracer, the site's neighbourhood (see below)."""
     site = _get(store, "Site", site_id)
-    index = _depot_index(store)
+    index = depot_index(store)
     depot_id, km = _nearest(index, site)
     depot = None
     if depot_id:
@@ -400,7 +267,7 @@ def _site_features(store: GraphStore, site_id: str) -> list[dict[str, Any]]:
 def _site_neighbourhood_features(store: GraphStore, site: Node) -> list[dict[str, Any]]:
     """Without a tracer: the site, its devices, and the cable sections of its neighbourhood
     up to the operator side."""
-    graph = store.subgraph([site.key], 12, expand=_customer_expand(set()))
+    graph = store.subgraph([site.key], 12, expand=customer_expand(set()))
     features: list[dict[str, Any]] = []
     record = _record(site)
     feature = point_feature(record, "site", kind_of="site")
@@ -422,7 +289,7 @@ def _site_neighbourhood_features(store: GraphStore, site: Node) -> list[dict[str
         if feature:
             features.append(feature)
     segs = [r for r in graph.rels.values() if r.type == "SEGMENT"]
-    for record in _section_records(store, segs):
+    for record in section_records(store, segs):
         for side in ("a", "z"):
             key = (record[side].get("label"), record[side]["id"])
             if record[side].get("lon") is None and key in positions:
@@ -443,10 +310,10 @@ def _network_features(store: GraphStore, chunk: int = 2000) -> Iterator[dict[str
         for rel in store.iter_rels("SEGMENT"):
             batch.append(rel)
             if len(batch) >= chunk:
-                yield from _section_records(store, batch)
+                yield from section_records(store, batch)
                 batch = []
         if batch:
-            yield from _section_records(store, batch)
+            yield from section_records(store, batch)
 
     yield from network_features(nodes, sections())
 
@@ -477,7 +344,7 @@ def export_command(store: GraphStore, fmt: str, site_id: str | None, cable_id: s
         cable = store.get_node("Cable", cable_id)
         if not rels and cable is None:
             raise NotFound("Cable", cable_id)
-        features = list(cable_features(_section_records(store, rels),
+        features = list(cable_features(section_records(store, rels),
                                        {"id": cable_id, **(cable.props if cable else {})}))
         name = f"cable {cable_id}"
     else:

@@ -348,14 +348,13 @@ class Neo4jStore(GraphStore):
                     "RETURN elementId(r) AS rid, type(r) AS type, r.id AS id, "
                     "properties(r) AS props, elementId(startNode(r)) AS s, "
                     "elementId(endNode(r)) AS e, elementId(m) AS mid, "
-                    "labels(m)[0] AS m_label, m.id AS m_id, "
-                    "CASE WHEN elementId(m) IN $known THEN null ELSE properties(m) END "
-                    "AS m_props", eids=frontier, known=list(key_of)))
+                    "labels(m)[0] AS m_label, m.id AS m_id, properties(m) AS m_props",
+                    eids=frontier))
                 new: list[tuple[str, Node]] = []
                 for rec in records:
                     if rec["mid"] not in key_of:
                         node = Node(rec["m_label"], rec["m_id"],
-                                    _strip_id(dict(rec["m_props"] or {})))
+                                    _strip_id(dict(rec["m_props"])))
                         key_of[rec["mid"]] = node.key
                         new.append((rec["mid"], node))
                 for rec in records:

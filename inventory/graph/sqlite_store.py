@@ -168,8 +168,14 @@ class SqliteStore(GraphStore):
             raise StoreUnavailable(f"cannot initialise {self.path}: {exc}") from None
 
     # -- writes
+    def version(self) -> int:
+        """SQLite's ``data_version``: it changes when another connection (or process)
+        commits; this thread's connection is the one that will write."""
+        return self._read("PRAGMA data_version")[0][0]
+
     def upsert(self, nodes: Iterable[Node] = (), rels: Iterable[Rel] = (),
-               progress: Callable[[int], None] | None = None) -> WriteSummary:
+               progress: Callable[[int], None] | None = None,
+               expect_version: int | None = None) -> WriteSummary:
         summary = WriteSummary()
         node_list = list({n.key: n for n in nodes}.values())
         rel_list = list({(r.type, r.id): r for r in rels}.values())
@@ -179,6 +185,10 @@ class SqliteStore(GraphStore):
             check_rel(rel)
         self._read("SELECT 1 FROM nodes LIMIT 1")  # a clear message when not initialised
         with self._write() as db:
+            if expect_version is not None and self.version() != expect_version:
+                raise InventoryError(
+                    f"{self.path} changed while this import was being checked (another "
+                    "import?); nothing was written: run it again")
             for batch in _chunks(node_list, BATCH):
                 self._upsert_nodes(db, batch, summary)
                 if progress:

@@ -136,7 +136,18 @@ class GraphStore(ABC):
         A relationship whose end is neither in this call nor in the store raises
         :class:`~inventory.errors.NotFound` and nothing is written. ``progress`` is called
         with the number of records written after each batch.
+
+        A store whose :meth:`version` is not None also takes ``expect_version``: when another
+        connection has committed a write since that token was taken, nothing is written and
+        :class:`~inventory.errors.InventoryError` says so (an import checked against a store
+        that changed meanwhile must be checked again, not written).
         """
+
+    def version(self) -> Any:
+        """A token that changes whenever another connection commits a write, for
+        ``upsert(expect_version=…)``; None when the store cannot tell (then upsert does not
+        take ``expect_version``)."""
+        return None
 
     @abstractmethod
     def delete(self, nodes: Iterable[Key] = (), rels: Iterable[tuple[str, str]] = ()) -> int:

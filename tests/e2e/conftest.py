@@ -2,8 +2,10 @@
 headless Chromium driven by Playwright.
 
 Chromium comes from the system (``apt-get install chromium``, /usr/bin/chromium; override
-with $INVENTORY_CHROMIUM); Playwright never downloads a browser here. Screenshots go to
-``test-output/e2e/`` under the repository (or $INVENTORY_TEST_OUTPUT/e2e).
+with $INVENTORY_CHROMIUM); Playwright (``pip install -e .[dev]``) never downloads a browser
+here. Without either the tests fail under CI ($CI set) and are skipped elsewhere, with what
+to install. Screenshots go to ``test-output/e2e/`` under the repository (or
+$INVENTORY_TEST_OUTPUT/e2e).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import shutil
 import sys
 import threading
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -53,12 +56,24 @@ def live_server(tmp_path_factory):
     close_store(app)
 
 
+def missing(what: str) -> NoReturn:
+    """Fail under CI (the browser tests must run there), skip elsewhere; either way say what
+    to install."""
+    if os.environ.get("CI"):
+        pytest.fail(what, pytrace=False)
+    pytest.skip(what)
+
+
 @pytest.fixture(scope="session")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="pip install playwright (no browser download)")
+    try:
+        from playwright import sync_api
+    except ModuleNotFoundError:
+        missing("playwright is missing: pip install -e '.[dev]' (the dev extras have it; "
+                "no browser is downloaded)")
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium")
+        missing(f"no Chromium at {CHROMIUM}: install Debian's chromium (apt-get install "
+                "chromium) or set $INVENTORY_CHROMIUM")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
                                              headless=True)

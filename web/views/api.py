@@ -18,8 +18,10 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from flask_wtf.csrf import generate_csrf
 
+from inventory.graph.plan import apply_plan
 from inventory.output import render_csv
-from web import features, pages
+from inventory.report import build_fault_report
+from web import pages
 from web.auth import require
 from web.jsonutil import plain
 
@@ -185,8 +187,6 @@ def element(kind: str, element_id: str):
                   _param("distance", required=True, description="e.g. 12.35km or 12350m"),
                   _param("slack", schema={"type": "number", "minimum": 1, "maximum": 1.5})])
 def fault():
-    if not features.otdr_available():
-        abort(404)
     from web.views.fault import fault_args
 
     args = fault_args()
@@ -204,8 +204,6 @@ def fault():
                   _param("district"),
                   _param("page", schema={"type": "integer", "minimum": 1})])
 def audit():
-    if not features.audit_available():
-        abort(404)
     return jsonify(plain(pages.audit_page(**pages.audit_filters(request.args))))
 
 
@@ -217,8 +215,6 @@ def audit():
                       "COMPLIANT", "NON_COMPLIANT", "INCOMPLETE"]}),
                   _param("district")])
 def audit_csv():
-    if not features.audit_available():
-        abort(404)
     data = pages.audit_page(**pages.audit_filters(request.args), limit=None)
     return Response("\ufeff" + render_csv(data["rows"], pages.AUDIT_COLUMNS), mimetype="text/csv")
 
@@ -226,10 +222,6 @@ def audit_csv():
 @endpoint("/circuits/<path:circuit_id>/report", summary="The pre-filled fault report of a circuit",
           tag="pages", params=[_param("circuit_id", "path")])
 def circuit_report(circuit_id: str):
-    if not features.report_available():
-        abort(404)
-    from inventory.report import build_fault_report
-
     pages.get_node_or_404("Circuit", circuit_id)
     return jsonify(plain(build_fault_report(pages.get_store(), circuit_id).as_dict()))
 
@@ -248,8 +240,6 @@ def import_upload():
     commits it with POST /api/imports/commit."""
     from web.views.imports import run_import, save_upload, upload_root
 
-    if not features.importer_available():
-        abort(404)
     crs = (request.form.get("crs") or "").strip()[:40] or None
     files = [f for f in request.files.getlist("files") if f and f.filename]
     try:
@@ -278,8 +268,6 @@ def import_commit():
     from web import cache
     from web.views.imports import _paths, _pending_folder
 
-    if not features.importer_available():
-        abort(404)
     folder = _pending_folder(request.form.get("token"))
     if folder is None:
         abort(400, description="no pending upload with this token in this session")
@@ -315,8 +303,6 @@ def plan_validate():
     from web.views.imports import save_upload, upload_root
     from web.views.plans import validate
 
-    if not features.plans_available():
-        abort(404)
     crs = (request.form.get("crs") or "").strip()[:40] or None
     files = [f for f in request.files.getlist("files") if f and f.filename]
     try:
@@ -343,14 +329,11 @@ def plan_apply():
 
     from flask import session
 
-    from inventory.graph.plan import apply_plan
     from web import cache
     from web.extensions import get_store
     from web.views.imports import _paths, _pending_folder
     from web.views.plans import validate
 
-    if not features.plans_available():
-        abort(404)
     folder = _pending_folder(request.form.get("token"), kind="plan")
     if folder is None:
         abort(400, description="no validated plan with this token in this session")

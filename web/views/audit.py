@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, render_template, request
 
 from inventory.output import render_csv
-from web import features, pages
+from web import pages
 
 bp = Blueprint("audit", __name__)
 
 
 @bp.route("/audit")
 def index():
-    if not features.audit_available():
-        abort(404)
     data = pages.audit_page(**pages.audit_filters(request.args))
     return render_template("audit.html", data=data)
 
 
 @bp.route("/audit.csv")
 def csv_export():
-    if not features.audit_available():
-        abort(404)
     data = pages.audit_page(**pages.audit_filters(request.args), limit=None)
     text = render_csv(data["rows"], pages.AUDIT_COLUMNS)
     return Response("\ufeff" + text, mimetype="text/csv", headers={

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, render_template
 
-from web import features, pages
+from inventory.report import build_fault_report, render_html
+from web import pages
 
 bp = Blueprint("customers", __name__)
 
@@ -17,10 +18,6 @@ def show(customer_id: str):
 @bp.route("/circuits/<path:circuit_id>/report")
 def circuit_report(circuit_id: str):
     """The pre-filled fault analysis report of a circuit (domain-rules §6), printable."""
-    if not features.report_available():
-        abort(404)
-    from inventory.report import build_fault_report, render_html
-
     pages.get_node_or_404("Circuit", circuit_id)
     report = build_fault_report(pages.get_store(), circuit_id)
     return Response(render_html(report), mimetype="text/html")

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from inventory.errors import InventoryError
-from web import features, pages, sitemaps
+from web import pages, sitemaps
 
 bp = Blueprint("fault", __name__)
 
@@ -34,8 +34,6 @@ def fault_args() -> dict[str, Any] | None:
 
 @bp.route("/fault")
 def index():
-    if not features.otdr_available():
-        abort(404)
     args = fault_args()
     result, error = None, None
     if args:
@@ -55,8 +53,6 @@ def index():
 
 @bp.route("/map/fault")
 def fault_map():
-    if not features.otdr_available():
-        abort(404)
     args = fault_args()
     if not args:
         abort(400, description="cable, from and distance are needed")

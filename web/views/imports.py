@@ -20,7 +20,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     g,
@@ -31,7 +30,8 @@ from flask import (
     url_for,
 )
 
-from web import cache, features
+from importers.core import import_paths
+from web import cache
 from web.auth import require
 from web.extensions import get_store
 from web.i18n import t
@@ -97,8 +97,6 @@ def _paths(folder: Path) -> list[Path]:
 
 
 def run_import(paths: list[Path], dry_run: bool, crs: str | None) -> dict[str, Any]:
-    from importers.core import import_paths
-
     report = import_paths(get_store(), [str(p) for p in paths], dry_run=dry_run, crs=crs)
     data = plain(report.as_dict())
     # the report names files by their path on the server: show only the names
@@ -154,8 +152,6 @@ def _crs_field() -> str | None:
 @bp.route("/imports", methods=["GET"])
 @require("import")
 def index():
-    if not features.importer_available():
-        abort(404)
     return render_template("import.html", report=None, token=None, committed=False)
 
 
@@ -163,8 +159,6 @@ def index():
 @require("import")
 def upload():
     """Step 1: save the files and show the dry-run report."""
-    if not features.importer_available():
-        abort(404)
     crs = _crs_field()
     files = [f for f in request.files.getlist("files") if f and f.filename]
     try:
@@ -187,8 +181,6 @@ def upload():
 @require("import")
 def commit():
     """Step 2: import the files of this session's dry run for real."""
-    if not features.importer_available():
-        abort(404)
     token = request.form.get("token")
     folder = _pending_folder(token)
     if folder is None:

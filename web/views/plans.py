@@ -27,7 +27,10 @@ from flask import (
     url_for,
 )
 
-from web import cache, features, sitemaps
+from inventory.geo.sla import parse_date
+from inventory.graph import network, trace
+from inventory.graph.plan import PlanView, apply_plan, read_plan, validate_plan
+from web import cache, sitemaps
 from web.auth import require
 from web.extensions import get_store
 from web.i18n import t
@@ -41,9 +44,6 @@ bp = Blueprint("plans", __name__)
 def validate(paths: list[Path], crs: str | None, requested: str | None = None
              ) -> tuple[Any, dict[str, Any]]:
     """(PlanRead, validation as a dict) of the uploaded files."""
-    from inventory.geo.sla import parse_date
-    from inventory.graph.plan import read_plan, validate_plan
-
     store = get_store()
     read = read_plan(store, [str(p) for p in paths], crs=crs)
     validation = validate_plan(store, read, requested=parse_date(requested) if requested
@@ -57,15 +57,9 @@ def validate(paths: list[Path], crs: str | None, requested: str | None = None
     return read, data
 
 
-def _check() -> None:
-    if not features.plans_available():
-        abort(404)
-
-
 @bp.route("/plans", methods=["GET"])
 @require("plan")
 def index():
-    _check()
     return render_template("plan.html", validation=None, token=None, applied=None)
 
 
@@ -73,7 +67,6 @@ def index():
 @require("plan")
 def upload():
     """Step 1: save the plan and show its validation."""
-    _check()
     crs = (request.form.get("crs") or "").strip()[:40] or None
     files = [f for f in request.files.getlist("files") if f and f.filename]
     try:
@@ -92,7 +85,6 @@ def upload():
 @require("plan")
 def plan_map():
     """The planned sites' routes (the upload of this session, validated again)."""
-    _check()
     folder = _pending_folder(request.args.get("token"), kind="plan")
     if folder is None:
         abort(404)
@@ -105,9 +97,6 @@ def planned_routes(read: Any, validation: dict[str, Any]) -> list[dict[str, Any]
     """The traced routes of every planned site, on the inventory with the plan laid over."""
     if not read.ok:
         return []
-    from inventory.graph import network, trace
-    from inventory.graph.plan import PlanView
-
     view = PlanView(get_store(), read.plan)
     out = []
     for row in validation.get("sites", [])[:50]:
@@ -123,9 +112,6 @@ def planned_routes(read: Any, validation: dict[str, Any]) -> list[dict[str, Any]
 @require("plan")
 def apply():
     """Step 2: validate again (the inventory may have changed) and apply when accepted."""
-    _check()
-    from inventory.graph.plan import apply_plan
-
     folder = _pending_folder(request.form.get("token"), kind="plan")
     if folder is None:
         flash(t("import_expired"), "error")

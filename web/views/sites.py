@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request
 
-from web import features, pages, sitemaps
+from web import pages, sitemaps
 
 bp = Blueprint("sites", __name__)
 
@@ -24,7 +24,7 @@ def site_map(site_id: str):
 
 @bp.route("/sites/<path:site_id>/routes.<fmt>")
 def routes_export(site_id: str, fmt: str):
-    if fmt not in ("geojson", "kml") or not features.export_available():
+    if fmt not in ("geojson", "kml"):
         abort(404)
     crs = request.args.get("crs", "wgs84").lower()
     if crs not in ("wgs84", "gcj02"):

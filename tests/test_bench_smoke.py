@@ -1,0 +1,34 @@
+"""A smoke run of the benchmark (bench/run.py) on a tiny network: it runs every SQLite step,
+prints its table and writes its JSON. No timing is asserted: numbers on a CI machine mean
+nothing, the bench itself (``make bench``) is where they are read."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_smoke(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--sizes", "50", "--no-neo4j", "--samples", "5",
+         "--skip", "web", "--work", str(tmp_path / "work"), "--results", str(results)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "import SQLite records/s" in done.stdout
+    assert "trace+check SQLite p95 ms" in done.stdout
+    assert "50 sites" in done.stdout
+    (written,) = results.glob("*.json")
+    doc = json.loads(written.read_text())
+    size = doc["sizes"]["50"]
+    assert size["import_sqlite"]["records"] > 0
+    assert size["import_sqlite"]["peak_rss_mb"] > 0
+    assert size["audit_sqlite"]["sites"] == 50
+    assert size["check_sqlite"]["samples"] == 5
+    assert "p95_ms" in size["check_sqlite"]
+    assert "seconds" in size["impact_sqlite"] or "skipped" in size["impact_sqlite"]
+    assert all(t["sites"] == 50 for t in doc["targets"])
