@@ -167,16 +167,6 @@ def test_export(network, tmp_path):
     assert out.read_text(encoding="utf-8").count("<Placemark") == 15
 
 
-def test_without_a_tracer(network, monkeypatch):
-    """Without inventory.graph.trace: neighbourhood export."""
-    import inventory.commands.geo as geo_commands
-
-    monkeypatch.setattr(geo_commands, "_tracer", lambda: None)
-    site = json.loads(network("export", "--site", "S1"))
-    roles = {f["properties"]["role"] for f in site["features"]}
-    assert {"site", "device", "section", "maintenance_point"} <= roles
-
-
 def test_sites_beyond_the_break(network, store):
     """The store walk behind UNTRACED: every site on the customer side, device or not."""
     from inventory.faults import locate, sites_beyond_break

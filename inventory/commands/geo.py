@@ -17,7 +17,6 @@ import click
 from inventory.cli import echo, format_option, store_option
 from inventory.errors import InventoryError, NotFound, ValidationError
 from inventory.faults import (
-    customer_expand,
     depot_index,
     locate,
     section_records,
@@ -27,15 +26,14 @@ from inventory.geo.crs import GCJ02, WGS84, parse_crs
 from inventory.geo.export import (
     cable_features,
     network_features,
-    node_feature,
-    point_feature,
     route_features,
-    section_feature,
     write,
 )
 from inventory.geo.measure import DepotIndex, distance_band
 from inventory.geo.sla import parse_date, recovery_time, sla_profile
+from inventory.graph.network import load_site_graph
 from inventory.graph.store import GraphStore, Node, Rel
+from inventory.graph.trace import trace
 
 # --- gathering from the store --------------------------------------------------------------------
 
@@ -93,16 +91,6 @@ def _site_distance(store: GraphStore, site: Node) -> dict[str, Any]:
         "recorded_km": recorded[0].props.get("distance_km") if recorded else None,
         "note": why,
     }
-
-
-def _tracer():
-    """The route tracer (inventory.graph.trace) when this tree has it, else None."""
-    try:
-        from inventory.graph.network import load_site_graph
-        from inventory.graph.trace import trace
-    except ImportError:
-        return None
-    return load_site_graph, trace
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -242,63 +230,17 @@ def _describe(point: dict[str, Any] | None) -> str | None:
 
 def _site_features(store: GraphStore, site_id: str) -> list[dict[str, Any]]:
     """The site's traced routes (route A, route B, shared risk, handover points) and its
-    maintenance point; without the tracer, the site's neighbourhood (see below)."""
+    maintenance point."""
     site = _get(store, "Site", site_id)
     index = depot_index(store)
     depot_id, km = _nearest(index, site)
     depot = None
     if depot_id:
         depot = {**_record(store.get_node("MaintenancePoint", depot_id)), "distance_km": km}
-    tracer = _tracer()
-    if tracer is None:
-        features = _site_neighbourhood_features(store, site)
-        if depot:
-            feature = point_feature(depot, "maintenance_point", kind_of="maintenance_point")
-            if feature:
-                features.append(feature)
-        return features
-    load_site_graph, trace = tracer
     result = trace(load_site_graph(store, site_id), site_id)
     routes = [r.as_dict() for r in result.routes]
     routes += [{**r.as_dict(), "name": f"uplink {r.name}"} for r in result.uplinks]
     return route_features(routes, site=_record(site), maintenance_point=depot)
-
-
-def _site_neighbourhood_features(store: GraphStore, site: Node) -> list[dict[str, Any]]:
-    """Without a tracer: the site, its devices, and the cable sections of its neighbourhood
-    up to the operator side."""
-    graph = store.subgraph([site.key], 12, expand=customer_expand(set()))
-    features: list[dict[str, Any]] = []
-    record = _record(site)
-    feature = point_feature(record, "site", kind_of="site")
-    if feature:
-        features.append(feature)
-    positions = {k: n for k, n in graph.nodes.items() if n.props.get("lon") is not None}
-    for key, node in graph.nodes.items():
-        if key == site.key or node.label in ("Customer", "Circuit"):
-            continue
-        if node.label == "Equipment":
-            place = next((graph.nodes.get(r.end) for r in graph.rels.values()
-                          if r.type == "LOCATED_AT" and r.start == key), None)
-            if place is not None and place.props.get("lon") is not None:
-                rec = {**_record(node), "lon": place.props["lon"], "lat": place.props["lat"],
-                       "location_id": place.id}
-                features.append(point_feature(rec, "device", kind_of="device"))
-            continue
-        feature = node_feature(_record(node))
-        if feature:
-            features.append(feature)
-    segs = [r for r in graph.rels.values() if r.type == "SEGMENT"]
-    for record in section_records(store, segs):
-        for side in ("a", "z"):
-            key = (record[side].get("label"), record[side]["id"])
-            if record[side].get("lon") is None and key in positions:
-                record[side]["lon"] = positions[key].props["lon"]
-                record[side]["lat"] = positions[key].props["lat"]
-        feature = section_feature(record)
-        if feature:
-            features.append(feature)
-    return features
 
 
 def _network_features(store: GraphStore, chunk: int = 2000) -> Iterator[dict[str, Any]]:
