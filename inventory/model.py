@@ -481,10 +481,19 @@ class OtdrPolicy:
 
 
 @dataclass(frozen=True)
+class PlanPolicy:
+    """Access-plan validation (issue 6), the ``[plan]`` table of policy.toml."""
+
+    #: fiber cores a circuit takes on every cable section of each of its routes.
+    cores_per_route: int = 2
+
+
+@dataclass(frozen=True)
 class Policy:
     tiers: dict[str, TierPolicy]
     distance: DistancePolicy
     otdr: OtdrPolicy = OtdrPolicy()
+    plan: PlanPolicy = PlanPolicy()
 
 
 def load_policy(path: str | Path = POLICY_FILE) -> Policy:
@@ -502,7 +511,8 @@ def load_policy(path: str | Path = POLICY_FILE) -> Policy:
             entry[key] = tuple(entry[key])
         tiers[tier.value] = TierPolicy(tier=tier.value, **{k: entry[k] for k in names})
     return Policy(tiers=tiers, distance=DistancePolicy(**raw["distance"]),
-                  otdr=OtdrPolicy(**raw.get("otdr", {})))
+                  otdr=OtdrPolicy(**raw.get("otdr", {})),
+                  plan=PlanPolicy(**raw.get("plan", {})))
 
 
 @lru_cache(maxsize=1)

@@ -15,8 +15,14 @@ from inventory.errors import InventoryError
 from inventory.geo.sla import sla_profile
 from inventory.graph.compliance import check
 from inventory.graph.network import load_network, load_site_graph
-from inventory.graph.plan import (Plan, PlanView, apply_plan, overlay_subgraph, read_plan,
-                                  validate_plan)
+from inventory.graph.plan import (
+    Plan,
+    PlanView,
+    apply_plan,
+    overlay_subgraph,
+    read_plan,
+    validate_plan,
+)
 from inventory.graph.store import Node, Rel
 
 PLANS = Path(__file__).parent / "data" / "plans"
@@ -50,7 +56,7 @@ def test_view_reads_as_if_applied_and_writes_nothing(store):
     assert ids == sorted(ids) and "D-NEW" in ids
     assert view.count_nodes()["Point"] == store.count_nodes()["Point"] - 1
     assert view.count_rels()["SEGMENT"] == store.count_rels()["SEGMENT"] - 3 + 1
-    nodes, rels = view.neighbourhood([("Point", "MH-A")])
+    _, rels = view.neighbourhood([("Point", "MH-A")])
     assert {r.id for r in rels if r.type == "SEGMENT"} == {"CS-G1A1", "CS-G1A2", "CS-NEW"}
     assert view.digest() != digest
     with pytest.raises(InventoryError, match="read-only"):

@@ -120,6 +120,6 @@ def test_cli_report_html_and_docx(store, store_env, tmp_path):
 def test_cli_unknown_circuit_is_one_line(sqlite_store):
     result = subprocess.run([sys.executable, "-m", "inventory", "report", "nope", "--store",
                              sqlite_store.location.removeprefix("sqlite:")],
-                            capture_output=True, text=True, timeout=120)
+                            check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert result.stderr.strip() == "error: Circuit 'nope' not found"

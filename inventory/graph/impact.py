@@ -39,13 +39,22 @@ from __future__ import annotations
 import datetime as _dt
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from inventory.errors import InventoryError, NotFound
 from inventory.graph.compliance import PASS, SiteCheck, check_from
-from inventory.graph.network import (ACCESS_NODE, AGG, AGG_HOST, AGG_ROOM, AN_ROOM, CPE, SITE,
-                                     NetworkIndex, network_index)
+from inventory.graph.network import (
+    ACCESS_NODE,
+    AGG,
+    AGG_HOST,
+    AGG_ROOM,
+    AN_ROOM,
+    CPE,
+    SITE,
+    NetworkIndex,
+    network_index,
+)
 from inventory.graph.store import GraphStore, Key
 from inventory.graph.trace import KIND, SiteAnalysis, analyse_site, route_elements, uplink_side
 from inventory.model import Policy, Tier, default_policy, tier_policy
@@ -218,9 +227,10 @@ def _uplink_hit(ix: NetworkIndex, failed_set: frozenset[Key],
     return hit
 
 
-def candidate_sites(G: Any, failed: Iterable[Key]) -> set[Key]:
+def candidate_sites(G: Any, failed: Iterable[Key], *, index: NetworkIndex | None = None
+                    ) -> set[Key]:
     """Every site whose routes or whose access nodes' uplinks may use a failed element."""
-    ix = network_index(G)
+    ix = index or network_index(G)
     failed_set = frozenset(failed)
     dead = failed_vertices(ix, failed_set)
     sites, _ = _walk_customer_side(ix, dead)
@@ -323,38 +333,40 @@ def _up(a: SiteAnalysis, intact: NetworkIndex | None = None) -> bool:
     return unknown
 
 
-def without(G: Any, failed: Iterable[Key]) -> Any:
-    """A copy of ``G`` with the failed elements taken out (a failed cable or duct takes its
-    sections, a failed room or point the devices in it), indexed. ``G`` is not changed.
+def without(ix: NetworkIndex, failed: Iterable[Key]) -> NetworkIndex:
+    """The analysis index of the network with the failed elements taken out (a failed cable or
+    duct takes its sections, a failed room or point the devices in it); ``ix`` is not changed.
 
-    Same answers as analysing ``G`` with ``failed=...`` (the rooms keep the roles their
-    devices gave them), but the uplink analyses are cached once for every site."""
-    ix = network_index(G)
+    Analysing a site with it (``analyse_site(G, site, index=...)``) answers as analysing it
+    with ``failed=...`` — rooms keep the roles their devices gave them, so a route still ends
+    at a room whose access nodes are dead — but the uplink analyses of the access nodes are
+    cached once for all the sites behind them instead of being redone for every site.
+    """
     dead = failed_vertices(ix, frozenset(failed))
-    H = G.copy()
-    H.graph.pop("_index", None)
-    for v in dead:
-        if v[0] == "SEGMENT":
-            u, w, _ = ix.segments[v[1]]
-            if H.has_edge(u, w, key=v[1]):
-                H.remove_edge(u, w, key=v[1])
-    H.remove_nodes_from([v for v in dead if v[0] != "SEGMENT"])
-    # A room keeps its roles when the devices in it fail: a route still ends at a room whose
-    # access nodes are dead (it does not pass through it), as in the failure model of trace.
-    ix_after = network_index(H)
-    for v, r in ix.role.items():
-        kept = r & (AN_ROOM | AGG_ROOM | AGG_HOST)
-        if kept and v in ix_after.role:
-            ix_after.role[v] |= kept
-    return H
+
+    def keep(neighbour: Key, vertex: Key | None) -> bool:
+        return neighbour not in dead and (vertex is None or vertex not in dead)
+
+    return replace(
+        ix,
+        adj={u: [e for e in out if keep(e[0], e[2])] for u, out in ix.adj.items()
+             if u not in dead},
+        role={v: r for v, r in ix.role.items() if v not in dead},
+        location={d: p for d, p in ix.location.items() if d not in dead and p not in dead},
+        devices_at={p: [d for d in ds if d not in dead] for p, ds in ix.devices_at.items()
+                    if p not in dead},
+        segments={k: v for k, v in ix.segments.items() if ("SEGMENT", k) not in dead},
+        elements={v: e for v, e in ix.elements.items() if v not in dead},
+        cache={})
 
 
-def failure_points(G: Any, failed: Iterable[Key]) -> list[tuple[float, float]]:
+def failure_points(G: Any, failed: Iterable[Key], *, index: NetworkIndex | None = None
+                   ) -> list[tuple[float, float]]:
     """Coordinates of the failed elements: their own, and every vertex of the geometries of
     the cable sections (and ducts) that fail."""
     from inventory.geo.crs import parse_line
 
-    ix = network_index(G)
+    ix = index or network_index(G)
     failed_set = frozenset(failed)
     points: list[tuple[float, float]] = []
 
@@ -433,14 +445,14 @@ def fault_impact(G: Any, failed: Iterable[Any], *,
     timings["index"] = time.perf_counter() - started
 
     mark = time.perf_counter()
-    candidates = sorted(candidate_sites(G, failed_set))
+    candidates = sorted(candidate_sites(G, failed_set, index=ix))
     timings["candidates"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
     cable_cut = any(k[0] in _CUT_LABELS for k in keys)
     depot_id, distance = None, None
     if depots:
-        points = failure_points(G, keys)
+        points = failure_points(G, keys, index=ix)
         if points:
             nearest = DepotIndex(depots).nearest_many(points)
             best = min((n for n in nearest if n[0] is not None), key=lambda n: n[1],
@@ -453,15 +465,17 @@ def fault_impact(G: Any, failed: Iterable[Any], *,
     circuits = circuits or {}
     sites: list[AffectedSite] = []
     travel = 0.0
-    # The failure is applied once, to a copy of the graph, so that the uplink analyses of
-    # the access nodes are shared by all the sites behind them (cached per graph).
-    H = without(G, failed_set) if candidates else G
+    # The failure is applied once, to a copy of the index, so that the uplink analyses of
+    # the access nodes are shared by all the sites behind them (cached per index).
+    ix_after = without(ix, failed_set)
     timings["without"] = time.perf_counter() - mark
+    mark = time.perf_counter()
     for key in candidates:
-        before = analyse_site(G, key, policy=policy)
+        before = analyse_site(G, key, policy=policy, index=ix)
         if not _up(before):
             continue        # it was not up before this fault: not this fault's impact
-        after = analyse_site(H, key, policy=policy) if key in H else None
+        after = (analyse_site(G, key, policy=policy, index=ix_after)
+                 if key in ix_after.role else None)
         if after is not None and _up(after, intact=ix):
             check_before: SiteCheck = check_from(before, spofs=False)
             check_after: SiteCheck = check_from(after, spofs=False)
@@ -540,26 +554,73 @@ def circuits_by_site(store: GraphStore) -> dict[str, list[str]]:
     return {site: sorted(ids) for site, ids in by_site.items()}
 
 
+def load_impact_graph(store: GraphStore, failed: Iterable[Key] = ()) -> Any:
+    """The whole physical network in one pass, like
+    :func:`~inventory.graph.network.load_network`, but without the Cable and Duct lookup
+    tables except for the failed cables and ducts (the largest tables of an export, and
+    impact needs neither their names nor their levels)."""
+    from inventory.graph.network import PHYSICAL_LABELS, PHYSICAL_RELS, build_graph
+
+    wanted = {label: [k[1] for k in failed if k[0] == label] for label in ("Cable", "Duct")}
+
+    def nodes() -> Iterable[Any]:
+        for label in (*PHYSICAL_LABELS, "Customer"):
+            yield from store.iter_nodes(label)
+        for label, ids in wanted.items():
+            if ids:
+                yield from store.get_nodes(label, ids).values()
+
+    def rels() -> Iterable[Any]:
+        for rel_type in PHYSICAL_RELS:
+            yield from store.iter_rels(rel_type)
+
+    return build_graph(nodes(), rels())
+
+
+def circuits_of(store: GraphStore, G: Any, sites: Iterable[str]) -> dict[str, list[str]]:
+    """Circuit ids per site for a few sites: the TERMINATES_AT relationships of the sites and
+    of the devices at them, in one batched read."""
+    ix = network_index(G)
+    keys: list[Key] = []
+    owner: dict[Key, str] = {}
+    for site in sites:
+        key = ("Site", site)
+        keys.append(key)
+        owner[key] = site
+        for device in ix.devices_at.get(key, ()):
+            keys.append(device)
+            owner[device] = site
+    found: dict[str, set[str]] = {}
+    if keys:
+        _, rels = store.neighbourhood(keys)
+        for rel in rels:
+            if rel.type == "TERMINATES_AT" and rel.end in owner:
+                found.setdefault(owner[rel.end], set()).add(rel.start[1])
+    return {site: sorted(ids) for site, ids in found.items()}
+
+
 def store_impact(store: GraphStore, refs: Iterable[str], *,
                  fault_start: _dt.datetime | None = None,
                  policy: Policy | None = None) -> FaultImpact:
     """Resolve the references against the store, load the network once and compute the
     impact (see :func:`fault_impact`). Timings are in ``result.seconds``."""
-    from inventory.graph.network import load_network
-
     started = time.perf_counter()
     keys = resolve_elements(store, refs)
     resolved = time.perf_counter()
-    G = load_network(store)
+    G = load_impact_graph(store, keys)
     loaded = time.perf_counter()
     depots = [(n.id, n.props.get("lon"), n.props.get("lat"))
               for n in store.iter_nodes("MaintenancePoint")
               if n.props.get("lon") is not None and n.props.get("lat") is not None]
-    circuits = circuits_by_site(store)
     extras = time.perf_counter()
-    result = fault_impact(G, keys, circuits=circuits, depots=depots or None,
-                          fault_start=fault_start, policy=policy)
+    result = fault_impact(G, keys, depots=depots or None, fault_start=fault_start,
+                          policy=policy)
+    analysed = time.perf_counter()
+    circuits = circuits_of(store, G, [s.site_id for s in result.sites])
+    for site in result.sites:
+        site.circuits = circuits.get(site.site_id, [])
     result.seconds = {"resolve": resolved - started, "load": loaded - resolved,
-                      "circuits_depots": extras - loaded, **result.seconds,
+                      "depots": extras - loaded, **result.seconds,
+                      "circuits": time.perf_counter() - analysed,
                       "total": time.perf_counter() - started}
     return result

@@ -25,6 +25,7 @@ from typing import Any
 
 from inventory.errors import InventoryError
 from inventory.graph.store import GraphStore, Key, Node, Rel, Subgraph, WriteSummary
+from inventory.model import default_policy
 
 RelKey = tuple[str, str]  # (type, id)
 
@@ -281,7 +282,7 @@ def read_plan(store: GraphStore, paths: Iterable[Any], crs: str | None = None) -
     removal_names = {fold_header(n) for n in REMOVAL_NAMES}
 
     class PlanReader(Reader):
-        def _entity(self, shown: str, name: str):  # noqa: ANN202
+        def _entity(self, shown: str, name: str):
             stem = name.rsplit("/", 1)[-1]
             for suffix in (".csv", ".tsv", ".txt"):
                 if stem.lower().endswith(suffix):
@@ -326,11 +327,8 @@ def read_plan(store: GraphStore, paths: Iterable[Any], crs: str | None = None) -
                                                 "removals table has entity and id"))
             continue
         for number, cells in table.rows:
-            def cell(name: str) -> str:
-                i = index[name]
-                return cells[i].strip() if i < len(cells) else ""
-
-            what, raw_id = cell("entity"), cell("id")
+            what, raw_id = (cells[index[name]].strip() if index[name] < len(cells) else ""
+                            for name in ("entity", "id"))
             target = _removal_target(what) if what else None
             if target is None:
                 result.errors.append(ImportRowError(
@@ -445,28 +443,28 @@ class _NullStore(GraphStore):
     def init(self) -> None: ...
     def close(self) -> None: ...
 
-    def upsert(self, nodes=(), rels=(), progress=None) -> WriteSummary:  # noqa: ANN001
+    def upsert(self, nodes=(), rels=(), progress=None) -> WriteSummary:
         raise InventoryError("read-only")
 
-    def delete(self, nodes=(), rels=()) -> int:  # noqa: ANN001
+    def delete(self, nodes=(), rels=()) -> int:
         raise InventoryError("read-only")
 
-    def get_nodes(self, label, ids):  # noqa: ANN001
+    def get_nodes(self, label, ids):
         return {}
 
-    def get_rels(self, rel_type, ids):  # noqa: ANN001
+    def get_rels(self, rel_type, ids):
         return {}
 
-    def find_nodes(self, label, **props):  # noqa: ANN001
+    def find_nodes(self, label, **props):
         return []
 
-    def find_rels(self, rel_type, **props):  # noqa: ANN001
+    def find_rels(self, rel_type, **props):
         return []
 
-    def iter_nodes(self, label):  # noqa: ANN001
+    def iter_nodes(self, label):
         return iter(())
 
-    def iter_rels(self, rel_type):  # noqa: ANN001
+    def iter_rels(self, rel_type):
         return iter(())
 
     def count_nodes(self):
@@ -475,15 +473,12 @@ class _NullStore(GraphStore):
     def count_rels(self):
         return {}
 
-    def neighbourhood(self, keys):  # noqa: ANN001
+    def neighbourhood(self, keys):
         return [], []
 
 
 # --- validation --------------------------------------------------------------------------------
 
-#: (policy) fiber cores a circuit takes on every cable section of each of its routes (a
-#: transmit/receive pair). Used by the resource check of plan validation.
-CORES_PER_ROUTE = 2
 ERROR, WARNING, INFO = "error", "warning", "info"
 
 
@@ -583,7 +578,7 @@ def validate_plan(store: GraphStore, read: PlanRead, *, requested: Any = None,
     For every site the plan touches (its sites, the sites of its devices, circuits and cable
     sections): the tier check, single points of failure and shared risks, route lengths,
     distance band and SLA due dates (from ``requested``, default today), and the resource
-    check — every existing cable section on a planned route has ``CORES_PER_ROUTE`` free
+    check — every existing cable section on a planned route has ``cores_per_route`` (policy) free
     cores (fiber_count − cores_used) per route, the plan's routes together included. For
     every existing site whose routes use an element the plan adds, changes or removes: its
     verdict before and after, and whether the plan makes it share a duct, cable, point, room
@@ -632,7 +627,7 @@ def validate_plan(store: GraphStore, read: PlanRead, *, requested: Any = None,
     demand: dict[str, list[str]] = {}          # existing section id -> sites needing cores
     planned_elements: dict[Key, set[str]] = {}  # element -> planned sites whose routes use it
     for site_id in touched:
-        a = analyse_site(after, site_id, policy=policy)
+        a = analyse_site(after, site_id, policy=policy, index=ix_after)
         c = check_from(a, spofs=False)
         spofs = spofs_of(a)
         t = trace_from(a, k=2)
@@ -668,7 +663,7 @@ def validate_plan(store: GraphStore, read: PlanRead, *, requested: Any = None,
         old_sections: set[str] = set()
         old_elements: set[Key] = set()
         if ("Site", site_id) in before:
-            b = analyse_site(before, site_id, policy=policy)
+            b = analyse_site(before, site_id, policy=policy, index=ix_before)
             if b.access is not None:
                 for p in b.access.paths:
                     old_sections |= {v[1] for v in p if v[0] == "SEGMENT"}
@@ -684,6 +679,7 @@ def validate_plan(store: GraphStore, read: PlanRead, *, requested: Any = None,
                     demand.setdefault(v[1], []).append(site_id)
 
     # 2. resources: free cores on existing sections
+    cores_per_route = (policy or default_policy()).plan.cores_per_route
     stored = store.get_rels("SEGMENT", sorted(demand))
     changed = {r.id: r for r in plan.rels if r.type == "SEGMENT"}
     cables = after.graph.get("cables", {})
@@ -695,7 +691,7 @@ def validate_plan(store: GraphStore, read: PlanRead, *, requested: Any = None,
         fibers = props.get("fiber_count") or cables.get(props.get("cable_id"), {}).get(
             "fiber_count")
         used = props.get("cores_used")
-        need = CORES_PER_ROUTE * len(sites)
+        need = cores_per_route * len(sites)
         row = {"section_id": section_id, "cable_id": props.get("cable_id"),
                "fiber_count": fibers, "cores_used": used,
                "free": None if fibers is None or used is None else fibers - used,
@@ -722,15 +718,16 @@ def validate_plan(store: GraphStore, read: PlanRead, *, requested: Any = None,
 
     # 3. existing sites the plan changes or puts at shared risk
     touched_elements = plan_elements(plan) | set(planned_elements)
-    candidates = candidate_sites(before, touched_elements)
-    candidates |= {k for k in candidate_sites(after, touched_elements) if k in before}
+    candidates = candidate_sites(before, touched_elements, index=ix_before)
+    candidates |= {k for k in candidate_sites(after, touched_elements, index=ix_after)
+                   if k in before}
     for key in sorted(candidates):
         if key[1] in touched:
             continue
-        b = analyse_site(before, key, policy=policy)
+        b = analyse_site(before, key, policy=policy, index=ix_before)
         cb = check_from(b, spofs=False)
         if key in after:
-            a = analyse_site(after, key, policy=policy)
+            a = analyse_site(after, key, policy=policy, index=ix_after)
             ca = check_from(a, spofs=False)
             verdict_after, failed_after = ca.verdict, ca.failed
         else:
