@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 SITES  ?= 2000
 SEED   ?= 7
 DEMO   ?= demo
+PORT   ?= 8000
 
 .PHONY: setup demo test test-fast bench neo4j-start neo4j-stop lint clean
 
@@ -17,7 +18,8 @@ $(BIN)/inventory: pyproject.toml
 
 setup: $(BIN)/inventory
 
-# Generate the sample Bortala network, import it into ./demo/inventory.db, print a summary.
+# Generate the sample Bortala network, import it into ./demo/inventory.db, print a summary,
+# then serve the web application on http://127.0.0.1:8000/ (NOSERVE=1 stops before serving).
 demo: setup
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
 	$(BIN)/inventory generate --sites $(SITES) --seed $(SEED) $(DEMO)/export
@@ -25,6 +27,10 @@ demo: setup
 	$(BIN)/inventory import --store $(DEMO)/inventory.db $(DEMO)/export
 	$(BIN)/inventory stats --store $(DEMO)/inventory.db
 	$(BIN)/inventory audit --store $(DEMO)/inventory.db | tail -n 7
+	@echo "planted defects: $(DEMO)/export/manifest.json"
+ifndef NOSERVE
+	$(BIN)/inventory serve --store $(DEMO)/inventory.db --port $(PORT)
+endif
 
 # Every test, the Neo4j half included: tests/conftest.py starts scripts/neo4j and stops it.
 test: setup

@@ -69,10 +69,10 @@ def step_import(store: str, data: str) -> dict[str, Any]:
     write = {"seconds": 0.0, "records": 0}
     upsert = target.upsert
 
-    def timed_upsert(nodes=(), rels=(), progress=None):
+    def timed_upsert(nodes=(), rels=(), **kwargs):
         nodes, rels = list(nodes), list(rels)
         started = time.perf_counter()
-        summary = upsert(nodes, rels, progress=progress)
+        summary = upsert(nodes, rels, **kwargs)
         write["seconds"] += time.perf_counter() - started
         write["records"] += len(nodes) + len(rels)
         return summary

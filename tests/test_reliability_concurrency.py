@@ -20,11 +20,11 @@ import threading
 import time
 
 import pytest
+from test_reliability_support import CLEAN, Cli, generated_export
 
 from importers import import_paths
 from inventory.errors import InventoryError
 from inventory.graph.sqlite_store import SqliteStore
-from test_reliability_support import CLEAN, Cli, generated_export
 
 FIGURES: dict[str, object] = {}
 
@@ -107,9 +107,9 @@ def test_two_imports_at_once_are_serialised_or_refused(tmp_path, exports):
     for name, cli in runs.items():
         if codes[name] != 0:
             assert codes[name] == 1 and "Traceback" not in cli.text()
-            assert cli.error_lines() == [
-                f"error: {path} is being written by another process (an import?); try again "
-                "when it has finished"] or "changed while" in cli.text(), cli.text()
+            busy = (f"error: {path} is being written by another process (an import?); try "
+                    "again when it has finished")
+            assert cli.error_lines() == [busy] or "changed while" in cli.text(), cli.text()
     assert 0 in codes.values()
     final = SqliteStore(path)
     try:

@@ -20,11 +20,11 @@ import signal
 import sqlite3
 
 import pytest
+from test_reliability_support import CLEAN, Cli, generated_export, neo4j_script
 
 from importers import import_paths
 from inventory.graph.neo4j_store import Neo4jStore
 from inventory.graph.sqlite_store import SqliteStore
-from test_reliability_support import CLEAN, Cli, generated_export, neo4j_script
 
 
 @pytest.fixture(scope="module")

@@ -149,10 +149,10 @@ def test_nothing_but_the_renamed_values_differ(awkward_store, sqlite_store, tmp_
     back = {v: k for k, v in {**RENAME, **NAMES}.items()}
 
     def plain(value):
-        if isinstance(value, str):
-            if value.startswith("Site:"):
-                return "Site:" + back.get(value[5:], value[5:])
-            return back.get(value, value)
+        if isinstance(value, str):  # derived ids embed ids: HAS_SITE:<site id>
+            for awkward in sorted(back, key=len, reverse=True):
+                value = value.replace(awkward, back[awkward])
+            return value
         if isinstance(value, list):
             return [plain(v) for v in value]
         return value

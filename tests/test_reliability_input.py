@@ -181,7 +181,6 @@ def _cycle(draw, tables):
                          "", "在用"])
     patches = tables["patches.csv"]
     patches.append(["PA-BACK", "E-PTN-01", "E-OLT-01", "回环跳纤"])
-    return None
 
 
 def _break(draw, tables: dict[str, list[list[str]]]) -> tuple[str, object, dict[str, bytes]]:
@@ -276,7 +275,7 @@ def _fresh_store(base_db: Path, folder: Path) -> SqliteStore:
 def _import_and_check(store, paths, expectation, before, shown_file=lambda f: f):
     try:
         report = import_paths(store, paths)
-    except Exception as exc:  # noqa: BLE001 - this is what the property is about
+    except Exception as exc:
         raise AssertionError(f"unhandled {type(exc).__name__}: {exc}") from exc
     _check_report(report, expectation, shown_file)
     if report.ok:

@@ -46,6 +46,11 @@ def _one_line(exc: object) -> str:
     return " ".join(str(exc).split())
 
 
+# Security errors that are not AuthError in the driver but still mean "we cannot log in".
+_LOGIN_REFUSED = {"Neo.ClientError.Security.AuthenticationRateLimit",
+                  "Neo.ClientError.Security.CredentialsExpired"}
+
+
 def _translate_errors(method: Callable) -> Callable:
     """Driver errors become the project's own, with one readable line."""
 
@@ -63,6 +68,11 @@ def _translate_errors(method: Callable) -> Callable:
         except neo4j_errors.ConfigurationError as exc:
             raise StoreUnavailable(f"cannot use Neo4j at {self.uri}: {_one_line(exc)}") from None
         except neo4j_errors.Neo4jError as exc:
+            if exc.code in _LOGIN_REFUSED:  # e.g. locked after repeated wrong passwords
+                raise StoreUnavailable(
+                    f"Neo4j at {self.uri} refused the credentials of user {self.user!r}: "
+                    f"{_one_line(exc.message or exc)} Check INVENTORY_NEO4J_USER / "
+                    "INVENTORY_NEO4J_PASSWORD") from None
             raise InventoryError(f"Neo4j at {self.uri}: {_one_line(exc.message or exc)}"
                                  ) from None
         except neo4j_errors.DriverError as exc:
