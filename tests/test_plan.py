@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from test_impact_topology import load
 
+from importers.plan import read_plan
 from inventory.cli import cli
 from inventory.errors import InventoryError
 from inventory.geo.sla import sla_profile
@@ -20,7 +21,6 @@ from inventory.graph.plan import (
     PlanView,
     apply_plan,
     overlay_subgraph,
-    read_plan,
     validate_plan,
 )
 from inventory.graph.store import Node, Rel

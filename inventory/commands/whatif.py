@@ -176,8 +176,9 @@ def plan_validate(store: GraphStore, paths: tuple[str, ...], requested: str | No
 
     Exit code 0 when the plan is accepted, 1 when it has errors.
     """
+    from importers.plan import read_plan
     from inventory.geo.sla import parse_date
-    from inventory.graph.plan import read_plan, validate_plan
+    from inventory.graph.plan import validate_plan
 
     validation = validate_plan(store, read_plan(store, paths, crs=crs),
                                requested=parse_date(requested) if requested else None)
@@ -196,7 +197,8 @@ def plan_validate(store: GraphStore, paths: tuple[str, ...], requested: str | No
 def plan_apply(store: GraphStore, paths: tuple[str, ...], force: bool, crs: str | None,
                fmt: str) -> None:
     """Validate PLAN, then write it: its records in one transaction, then its removals."""
-    from inventory.graph.plan import apply_plan, read_plan, validate_plan
+    from importers.plan import read_plan
+    from inventory.graph.plan import apply_plan, validate_plan
 
     read = read_plan(store, paths, crs=crs)
     validation = validate_plan(store, read)

@@ -27,9 +27,10 @@ from flask import (
     url_for,
 )
 
+from importers.plan import read_plan
 from inventory.geo.sla import parse_date
 from inventory.graph import network, trace
-from inventory.graph.plan import PlanView, apply_plan, read_plan, validate_plan
+from inventory.graph.plan import PlanView, apply_plan, validate_plan
 from web import cache, sitemaps
 from web.auth import require
 from web.extensions import get_store

@@ -1,0 +1,136 @@
+"""Store unavailable: one clear line and exit 1 from every CLI command, 503 from the web app.
+
+Faults: Neo4j down (nothing listens on the port), Neo4j with a wrong password, an SQLite
+"store" that is not a database (random bytes), an SQLite store in a folder that does not
+exist, a store that is not an inventory yet. Commands: ``stats``, ``import``, ``audit``,
+``check``, ``trace``, ``export`` (read and write paths alike). Each must end with exit code
+1 and exactly one stderr line ``error: …`` naming the store, never a traceback. The web app
+answers 503 (HTML and JSON) for the same faults.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inventory.cli import main
+
+CLEAN = str(Path(__file__).resolve().parent / "data" / "clean")
+COMMANDS = [["stats"], ["import", "-q", CLEAN], ["audit", "--format", "csv"],
+            ["check", "S-001"], ["trace", "S-001"], ["export", "--format", "geojson"]]
+FIGURES = {"commands x faults": 0}
+INTRUDER = "reliability-intruder"
+
+
+def _fault(kind: str, tmp_path: Path, neo4j_server=None) -> tuple[dict[str, str], str]:
+    """Environment for the fault and a piece of the expected message."""
+    if kind == "neo4j_down":
+        return ({"INVENTORY_STORE": "bolt://127.0.0.1:9", "INVENTORY_NEO4J_PASSWORD": "x"},
+                "Neo4j at bolt://127.0.0.1:9 is not reachable")
+    if kind == "wrong_password":
+        # A user of its own: after a few wrong passwords Neo4j locks the user name out for a
+        # while (AuthenticationRateLimit), which must not hit the suite's real user.
+        return ({"INVENTORY_STORE": neo4j_server["uri"], "INVENTORY_NEO4J_USER": INTRUDER,
+                 "INVENTORY_NEO4J_PASSWORD": "wrong-" + neo4j_server["password"]},
+                f"refused the credentials of user '{INTRUDER}'")
+    if kind == "not_a_database":
+        path = tmp_path / "garbage.db"
+        path.write_bytes(os.urandom(8192))
+        return {"INVENTORY_STORE": str(path)}, str(path)
+    if kind == "no_folder":
+        path = tmp_path / "missing" / "inventory.db"
+        return {"INVENTORY_STORE": str(path)}, "no directory"
+    raise AssertionError(kind)
+
+
+def _main(args, env, monkeypatch, capsys) -> tuple[int, str]:
+    for name in ("INVENTORY_STORE", "INVENTORY_NEO4J_USER", "INVENTORY_NEO4J_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    return exit_.value.code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["neo4j_down", "not_a_database", "no_folder"])
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: a[0])
+def test_every_command_fails_with_one_line(kind, args, tmp_path, monkeypatch, capsys):
+    env, expected = _fault(kind, tmp_path)
+    code, err = _main(args, env, monkeypatch, capsys)
+    FIGURES["commands x faults"] += 1
+    assert code == 1, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], err
+    assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.neo4j
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: a[0])
+def test_wrong_password_fails_with_one_line(args, tmp_path, monkeypatch, capsys, neo4j_server):
+    env, expected = _fault("wrong_password", tmp_path, neo4j_server)
+    code, err = _main(args, env, monkeypatch, capsys)
+    FIGURES["commands x faults"] += 1
+    assert code == 1 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], err
+
+
+def test_the_real_binary_too(tmp_path):
+    """The same through ``python -m inventory`` (no test harness in between)."""
+    env, expected = _fault("neo4j_down", tmp_path)
+    result = subprocess.run([sys.executable, "-m", "inventory", "import", CLEAN],
+                            env={**os.environ, **env}, capture_output=True, check=False, text=True,
+                            timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_uninitialised_sqlite_store_fails_with_one_line(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "empty.db"
+    path.touch()
+    code, err = _main(["audit"], {"INVENTORY_STORE": str(path)}, monkeypatch, capsys)
+    assert code == 1 and err.strip() == (f"error: {path} is not an inventory yet: "
+                                         "run `inventory init`")
+
+
+# --- the web app ---------------------------------------------------------------------------
+
+def _web_503(app) -> None:
+    client = app.test_client()
+    for path in ("/", "/search?q=S-001", "/audit", "/api/dashboard", "/api/sites/S-001"):
+        response = client.get(path)
+        text = response.get_data(as_text=True)
+        assert response.status_code == 503, (path, response.status_code)
+        assert "Traceback" not in text and "Error" not in text.split("<title>")[0]
+        if path.startswith("/api/"):
+            assert response.is_json and response.get_json()["status"] == 503
+
+
+def test_web_answers_503_for_a_file_that_is_not_a_database(tmp_path):
+    from test_web_support import make_app
+
+    path = tmp_path / "garbage.db"
+    path.write_bytes(os.urandom(8192))
+    _web_503(make_app(tmp_path, path))
+
+
+@pytest.mark.neo4j
+def test_web_answers_503_for_a_wrong_neo4j_password(tmp_path, neo4j_server, monkeypatch):
+    from test_web_support import make_app
+
+    monkeypatch.setenv("INVENTORY_NEO4J_USER", INTRUDER)
+    monkeypatch.setenv("INVENTORY_NEO4J_PASSWORD", "wrong")
+    for _ in range(4):  # the first refusals, then the rate limit: both are 503
+        _web_503(make_app(tmp_path, None, STORE=neo4j_server["uri"]))
+
+
+def test_figures(capsys):
+    with capsys.disabled():
+        print("\nstore-unavailable figures:", FIGURES)
