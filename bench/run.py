@@ -151,7 +151,7 @@ class Runner:
         users = self.work / f"users-{n}.db"
         env = {**os.environ, "INVENTORY_SECRET_KEY_FILE": str(self.work / "secret-key")}
         server = subprocess.Popen(
-            [self.python, "-m", "inventory", "serve", "--production", "--threads", "8",
+            [self.python, "-m", "inventory", "serve", "--threads", "8",
              "--port", str(port), "--store", str(db), "--users-db", str(users)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         base = f"http://127.0.0.1:{port}"

@@ -90,8 +90,10 @@ class Builder:
             # rows of a table with a missing column are still read: their other cells get
             # checked, and their ids still count for references from other files
             columns, complete = self._map_headers(table)
+            plan = [(index, column, column.name, table.headers[index], column.parse,
+                     column.required) for index, column in columns.items()]
             for number, cells in table.rows:
-                self._parse_row(table, columns, number, cells).ok &= complete
+                self._parse_row(table, plan, number, cells).ok &= complete
             if self.progress:
                 self.progress("check", len(table.rows), total)
 
@@ -126,37 +128,45 @@ class Builder:
                                            f"({column.headers[0]})")
         return mapped, not missing
 
-    def _parse_row(self, table: Table, columns: dict[int, Column], number: int,
-                   cells: list[str]) -> Row:
+    def _parse_row(self, table: Table, plan: list[tuple[int, Column, str, str, Any, bool]],
+                   number: int, cells: list[str]) -> Row:
+        """``plan``: (index, column, name, header, parse, required) per mapped column."""
         row = Row(table, number)
-        extra = [c for c in cells[len(table.headers):] if c]
-        if extra:
-            self.error(row, None, f"{len(table.headers) + len(extra)} cells but only "
-                                  f"{len(table.headers)} headers: an unquoted comma in a "
-                                  "value?", value=extra[0])
-        for index, column in columns.items():
-            text = cells[index] if index < len(cells) else ""
-            row.headers[column.name] = table.headers[index]
-            row.raw[column.name] = text
-            bad = table.bad_cells.get((number, index))
+        n_headers = len(table.headers)
+        if len(cells) > n_headers:
+            extra = [c for c in cells[n_headers:] if c]
+            if extra:
+                self.error(row, None, f"{n_headers + len(extra)} cells but only "
+                                      f"{n_headers} headers: an unquoted comma in a "
+                                      "value?", value=extra[0])
+        bad_cells = table.bad_cells
+        # one search over the row; cell by cell only when it found something
+        control = _CONTROL.search("".join(cells)) is not None
+        n_cells = len(cells)
+        headers, raw, values = row.headers, row.raw, row.values
+        for index, column, name, header, parse, required in plan:
+            text = cells[index] if index < n_cells else ""
+            headers[name] = header
+            raw[name] = text
+            bad = bad_cells.get((number, index)) if bad_cells else None
             if bad:
-                self.error(row, column.name, bad)
+                self.error(row, name, bad)
             elif len(text) > MAX_CELL:
-                self.error(row, column.name, f"cell is {len(text):,} characters long; "
-                                             f"at most {MAX_CELL:,} are accepted")
-            elif _CONTROL.search(text):
+                self.error(row, name, f"cell is {len(text):,} characters long; "
+                                      f"at most {MAX_CELL:,} are accepted")
+            elif control and _CONTROL.search(text):
                 char = _CONTROL.search(text)[0]
-                self.error(row, column.name, f"contains a control character "
-                                             f"(U+{ord(char):04X})")
+                self.error(row, name, f"contains a control character "
+                                      f"(U+{ord(char):04X})")
             elif not text:
-                if column.required:
-                    self.error(row, column.name, f"{column.name} is required")
+                if required:
+                    self.error(row, name, f"{name} is required")
             else:
                 try:
-                    row.values[column.name] = column.parse(text)
+                    values[name] = parse(text)
                 except (ValueError, TypeError, OverflowError, ValidationError) as exc:
                     message = exc.message if isinstance(exc, ValidationError) else str(exc)
-                    self.error(row, column.name, message)
+                    self.error(row, name, message)
         self.rows[table.entity.key].append(row)
         return row
 

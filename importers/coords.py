@@ -18,6 +18,7 @@ True
 from __future__ import annotations
 
 import math
+import re
 
 from shapely.geometry import LineString
 
@@ -64,18 +65,79 @@ def point_to_wgs84(lon: float, lat: float, crs: str) -> tuple[float, float]:
     return (round(float(x), DIGITS), round(float(y), DIGITS))
 
 
+# The two shapes nearly every route cell has: plain ASCII ``lon,lat;lon,lat`` and the WKT
+# ``LINESTRING (lon lat, lon lat)`` (what exports and inventory.geo write).  They are parsed
+# with plain float(); anything else (full-width, other separators, Z, errors) takes
+# geo_crs.parse_line, which gives the same points and every error message.
+_FAST_PAIRS = re.compile(r"[0-9.,;\-]+")
+_FAST_WKT = re.compile(r"LINESTRING \(([0-9. ,\-]+)\)")
+
+
+def _fast_points(text: str) -> list[tuple[float, float]] | None:
+    """The points of a route cell in one of the two common shapes, or None (use
+    ``geo_crs.parse_line``)."""
+    raw = text.strip() if isinstance(text, str) else None
+    if not raw:
+        return None
+    try:
+        if _FAST_PAIRS.fullmatch(raw):
+            points = []
+            for pair in raw.split(";"):
+                if not pair:
+                    continue
+                parts = [p for p in pair.split(",") if p]
+                if len(parts) != 2:
+                    return None
+                points.append((float(parts[0]), float(parts[1])))
+        else:
+            match = _FAST_WKT.fullmatch(raw)
+            if match is None:
+                return None
+            points = []
+            for pair in match[1].split(", "):
+                parts = pair.split(" ")
+                if len(parts) != 2:
+                    return None
+                points.append((float(parts[0]), float(parts[1])))
+    except ValueError:
+        return None
+    return points if len(points) >= 2 else None
+
+
 def route_to_wgs84(text: str, crs: str) -> list[tuple[float, float]]:
     """A route cell (路由坐标 ``lon,lat;…`` or WKT LINESTRING) as WGS84 points, each
     checked; raises ValueError with a readable message."""
-    try:
-        line = geo_crs.parse_line(text)
-    except geo_crs.ValidationError as exc:
-        raise ValueError(f"bad route: {exc.message}") from None
-    return [point_to_wgs84(x, y, crs) for x, y in geo_crs.lonlat_pairs(line)]
+    pairs = _fast_points(text)
+    if pairs is None:
+        try:
+            line = geo_crs.parse_line(text)
+        except geo_crs.ValidationError as exc:
+            raise ValueError(f"bad route: {exc.message}") from None
+        pairs = geo_crs.lonlat_pairs(line)
+    return [point_to_wgs84(x, y, crs) for x, y in pairs]
+
+
+def _fast_number(value: float) -> str | None:
+    """``value`` as GEOS writes it with 8 decimals, trimmed; only where that is plain
+    fixed-point and not a rounding question (0.001 <= |value| < 1000 with at most 7
+    decimals, as every checked coordinate is: see DIGITS), else None."""
+    if not 0.001 <= abs(value) < 1000.0 or round(value, DIGITS) != value:
+        return None
+    text = f"{value:.8f}".rstrip("0")
+    return text[:-1] if text.endswith(".") else text
 
 
 def to_wkt(points: list[tuple[float, float]]) -> str:
     """WGS84 points as the WKT the store keeps (the same precision as inventory.geo)."""
+    if len(points) >= 2:
+        parts = []
+        for x, y in points:
+            fx, fy = _fast_number(x), _fast_number(y)
+            if fx is None or fy is None:
+                break
+            parts.append(f"{fx} {fy}")
+        else:
+            return f"LINESTRING ({', '.join(parts)})"
     return geo_crs.to_wkt(LineString(points))
 
 

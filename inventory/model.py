@@ -28,11 +28,23 @@ from typing import Any
 from inventory.errors import ValidationError
 
 
+_TOKEN_JUNK = re.compile(r"[\s_\-.·]+")
+
+
 def normalise_token(text: str) -> str:
     """Fold a header or enum value for matching: NFKC (full-width to ASCII), upper case,
     no spaces, underscores, hyphens or dots."""
+    if type(text) is str:  # headers and enum cells repeat: remember them
+        return _normalise_str(text)
+    return _normalise(text)
+
+
+def _normalise(text: Any) -> str:
     folded = unicodedata.normalize("NFKC", str(text)).strip().upper()
-    return re.sub(r"[\s_\-.·]+", "", folded)
+    return _TOKEN_JUNK.sub("", folded)
+
+
+_normalise_str = lru_cache(maxsize=8192)(_normalise)
 
 
 _ALIASES: dict[type, dict[str, tuple[str, ...]]] = {}
@@ -69,7 +81,10 @@ class AliasEnum(str, enum.Enum):
     def parse(cls, value: Any) -> AliasEnum:
         if isinstance(value, cls):
             return value
-        member = cls._alias_table().get(normalise_token(value))
+        if type(value) is str:  # the common case, and the same few spellings again and again
+            member = _lookup_member(cls, value)
+        else:
+            member = cls._alias_table().get(normalise_token(value))
         if member is None:
             raise ValueError(
                 f"unknown {cls.__name__} {value!r}; expected one of {', '.join(cls.choices())}"
@@ -79,6 +94,11 @@ class AliasEnum(str, enum.Enum):
     @classmethod
     def choices(cls) -> list[str]:
         return [m.value for m in cls]
+
+
+@lru_cache(maxsize=8192)
+def _lookup_member(cls: type[AliasEnum], value: str) -> AliasEnum | None:
+    return cls._alias_table().get(normalise_token(value))
 
 
 @aliases({
@@ -367,23 +387,38 @@ def clean_id(value: Any, field: str = "id") -> str:
     return text
 
 
+_PLANS: dict[int, tuple[dict[str, Field], frozenset[str], tuple[tuple[str, Any, bool], ...]]] = {}
+
+
+def _plan(spec: dict[str, Field]) -> tuple[frozenset[str], tuple[tuple[str, Any, bool], ...]]:
+    """The names a spec allows (with ``id``) and its (name, parse, required) list, once."""
+    plan = _PLANS.get(id(spec))
+    if plan is None or plan[0] is not spec or len(plan[2]) != len(spec):
+        plan = (spec, frozenset(spec) | {"id"},
+                tuple((f.name, f.parse, f.required) for f in spec.values()))
+        _PLANS[id(spec)] = plan
+    return plan[1], plan[2]
+
+
 def _clean_props(spec: dict[str, Field], props: dict[str, Any], what: str) -> dict[str, Any]:
-    unknown = set(props) - set(spec) - {"id"}
-    if unknown:
+    allowed, fields_ = _plan(spec)
+    if not allowed.issuperset(props):
+        unknown = set(props) - set(spec) - {"id"}
         name = sorted(unknown)[0]
         raise ValidationError(name, props[name], f"{what} has no property {name!r}")
     clean: dict[str, Any] = {}
-    for field in spec.values():
-        raw = props.get(field.name)
+    get = props.get
+    for name, parse, required in fields_:
+        raw = get(name)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
-            if field.required:
-                raise ValidationError(field.name, raw, f"{what} needs a {field.name}")
+            if required:
+                raise ValidationError(name, raw, f"{what} needs a {name}")
             continue
         try:
-            value = field.parse(raw)
+            value = parse(raw)
         except (ValueError, TypeError, OverflowError) as exc:
-            raise ValidationError(field.name, raw, str(exc)) from None
-        clean[field.name] = value.value if isinstance(value, enum.Enum) else value
+            raise ValidationError(name, raw, str(exc)) from None
+        clean[name] = value.value if isinstance(value, enum.Enum) else value
     _check_coordinates(clean)
     return clean
 

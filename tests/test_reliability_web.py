@@ -114,22 +114,19 @@ import sys, threading
 sys.path.insert(0, {tests!r})
 from pathlib import Path
 from test_web_support import make_app
-from werkzeug.serving import make_server
+from waitress.server import create_server
 app = make_app(Path({tmp!r}), Path({store!r}), TESTING=False)
-server = make_server("127.0.0.1", 0, app, threaded=True)
-print(server.server_port, flush=True)
-server.serve_forever()
+server = create_server(app, host="127.0.0.1", port=0, threads=8)  # as `inventory serve` runs
+print(server.effective_port, flush=True)
+server.run()
 """
 
 
-# The server runs in a process of its own: under this load it has crashed with a segmentation
-# fault inside sqlite3 (threads of werkzeug's threaded server, one SQLite connection each;
-# a garbage collection in one thread while others step statements) — see docs/reliability.md.
-@pytest.mark.xfail(reason="the threaded web server can die of SIGSEGV in sqlite3 under "
-                          "16 concurrent clients (docs/reliability.md, open)", strict=False)
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get "
-                    "install wrk)")
+# The server runs in a process of its own, as `inventory serve` runs it (waitress, a fixed pool
+# of threads, one SQLite connection each). wrk comes from scripts/system-deps.
 def test_load_16_clients_while_an_import_runs(tmp_path, tmp_path_factory):
+    if shutil.which("wrk") is None:
+        pytest.fail("wrk is missing: install Debian's wrk (scripts/system-deps does)")
     store_path = copy_store(tmp_path / "store")
     network()  # the users template and sample store exist before the server starts
     server = subprocess.Popen(

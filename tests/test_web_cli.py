@@ -99,12 +99,12 @@ def _serve(monkeypatch, tmp_path, *args: str) -> dict:
     return calls
 
 
-def test_serve_binds_loopback_with_the_development_server(monkeypatch, tmp_path):
+def test_serve_binds_loopback_with_waitress(monkeypatch, tmp_path):
     monkeypatch.setenv("INVENTORY_SECRET_KEY", "k" * 40)
     calls = _serve(monkeypatch, tmp_path)
-    assert calls["flask"]["host"] == "127.0.0.1" and calls["flask"]["port"] == 8000
-    assert calls["flask"]["debug"] is False
-    assert "waitress" not in calls
+    assert calls["waitress"]["host"] == "127.0.0.1" and calls["waitress"]["port"] == 8000
+    assert "flask" not in calls
+    assert "TLS" not in calls["output"]
 
 
 def test_serve_uses_waitress_beyond_loopback(monkeypatch, tmp_path):
@@ -113,5 +113,3 @@ def test_serve_uses_waitress_beyond_loopback(monkeypatch, tmp_path):
     assert calls["waitress"]["host"] == "0.0.0.0" and calls["waitress"]["port"] == 8080
     assert "flask" not in calls
     assert "TLS" in calls["output"]
-    production = _serve(monkeypatch, tmp_path, "--production")
-    assert production["waitress"]["host"] == "127.0.0.1"

@@ -74,7 +74,6 @@ class StoreExtension:
         else:
             holder = _StoreHolder(configured)
         app.extensions["inventory_store"] = holder
-        app.teardown_request(lambda exc: release_thread_connection(app))
         ref = weakref.ref(holder)
         atexit.register(lambda: ref() and ref().close())
 
@@ -88,12 +87,10 @@ store_ext = StoreExtension()
 
 
 def release_thread_connection(app: Flask | None = None) -> None:
-    """Close the calling thread's SQLite connection (``SqliteStore.release_thread()``).
-
-    Flask's development server (and werkzeug's threaded test server) runs every request in a
-    new thread; without this each request would leave a connection (and its file
-    descriptors) open until the app shuts down. The Neo4j store's driver pools its
-    connections and has nothing to release.
+    """Close the calling thread's SQLite connection (``SqliteStore.release_thread()``), for
+    a background thread that is done. Request threads keep theirs: waitress reuses a fixed
+    pool of threads, and the store itself closes the connections of threads that ended.
+    The Neo4j store's driver pools its connections and has nothing to release.
     """
     app = app or current_app
     holder = app.extensions.get("inventory_store")

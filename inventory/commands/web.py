@@ -29,22 +29,20 @@ def is_loopback(host: str) -> bool:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Anything but loopback runs the production server.")
+              help="Address to listen on (loopback by default).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--production", is_flag=True,
-              help="Use the production WSGI server (waitress) even on loopback.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
               help="Worker threads of the production server.")
 @click.option("--store", "store_location", envvar="INVENTORY_STORE", metavar="PATH|URI",
               help="SQLite file or bolt:// / neo4j:// URI (default $INVENTORY_STORE or "
                    "./inventory.db).")
 @_users_db_option
-def serve_command(host: str, port: int, production: bool, threads: int,
+def serve_command(host: str, port: int, threads: int,
                   store_location: str | None, users_db: str) -> None:
     """Serve the web application (route maps, audit, fault location, import).
 
-    Binds 127.0.0.1 by default. Listening on another address (or with --production) runs
-    waitress, a production WSGI server; Flask's development server is used only on loopback.
+    Binds 127.0.0.1 by default. Always runs waitress, a production WSGI server with a fixed
+    pool of worker threads (Flask's development server starts a thread per request).
     """
     from web import create_app
 
@@ -53,18 +51,14 @@ def serve_command(host: str, port: int, production: bool, threads: int,
         config["STORE"] = store_location
     app = create_app(config)
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
-    if production or not is_loopback(host):
-        from waitress import serve
+    from waitress import serve
 
-        if not is_loopback(host):
-            click.echo("warning: listening beyond this machine; put it behind a TLS proxy and "
-                       "set INVENTORY_SECURE_COOKIES=1", err=True)
-        click.echo(f"serving {url} (waitress, {threads} threads)", err=True)
-        serve(app, host=host, port=port, threads=threads, ident="inventory",
-              max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024)
-    else:
-        click.echo(f"serving {url} (development server, loopback only)", err=True)
-        app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    if not is_loopback(host):
+        click.echo("warning: listening beyond this machine; put it behind a TLS proxy and "
+                   "set INVENTORY_SECURE_COOKIES=1", err=True)
+    click.echo(f"serving {url} (waitress, {threads} threads)", err=True)
+    serve(app, host=host, port=port, threads=threads, ident="inventory",
+          max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024)
 
 
 @click.group("user")

@@ -328,13 +328,16 @@ class Neo4jStore(GraphStore):
 
     @_translate_errors
     def subgraph(self, seeds: Iterable[Key], hops: int,
-                 expand: Callable[[Node], bool] | None = None) -> Subgraph:
+                 expand: Callable[[Node], bool] | None = None,
+                 rel_types: Iterable[str] | None = None) -> Subgraph:
         """:meth:`GraphStore.subgraph` in one read transaction, one query per hop, walked
         by element id (the generic version opens a session per label and hop and looks
         every frontier key up again by label and id)."""
         by_label: dict[str, list[str]] = {}
         for label, element_id in dict.fromkeys(seeds):
             by_label.setdefault(check_label(label), []).append(element_id)
+
+        types = None if rel_types is None else sorted({check_rel_type(t) for t in rel_types})
 
         def work(tx: ManagedTransaction) -> Subgraph:
             graph = Subgraph()
@@ -354,12 +357,13 @@ class Neo4jStore(GraphStore):
                     break
                 records = list(tx.run(
                     "UNWIND $eids AS eid MATCH (n) WHERE elementId(n) = eid "
-                    "MATCH (n)-[r]-(m) WITH DISTINCT r, m "
+                    "MATCH (n)-[r]-(m) WHERE $types IS NULL OR type(r) IN $types "
+                    "WITH DISTINCT r, m "
                     "RETURN elementId(r) AS rid, type(r) AS type, r.id AS id, "
                     "properties(r) AS props, elementId(startNode(r)) AS s, "
                     "elementId(endNode(r)) AS e, elementId(m) AS mid, "
                     "labels(m)[0] AS m_label, m.id AS m_id, properties(m) AS m_props",
-                    eids=frontier))
+                    eids=frontier, types=types))
                 new: list[tuple[str, Node]] = []
                 for rec in records:
                     if rec["mid"] not in key_of:

@@ -54,6 +54,9 @@ _AGG_LAYERS = frozenset({"AGGREGATION", "CORE"})
 _AGG_ROOM_KINDS = frozenset({"AGGREGATION", "CORE"})
 # Rooms where access nodes live (docs/model.md rule 3): the customer-side read stops there.
 _STOP_ROOM_KINDS = frozenset({"ACCESS", "BASE_STATION", "AGGREGATION", "CORE"})
+# Points of the distribution plant that hangs off an access room (docs/model.md): an uplink
+# (access node -> aggregation) never runs through them, nor through a splitter.
+DIST_POINT_KINDS = frozenset({"FIBER_BOX", "BRANCH_CLOSURE"})
 
 
 # --- building ----------------------------------------------------------------------------------
@@ -159,12 +162,19 @@ def load_site_graph(store: GraphStore, sites: str | Iterable[str], *,
             raise NotFound("Site", site_id)
 
     def uplink(node: Node) -> bool:  # never through a site, a customer device, aggregation
-        if node.label == "Site":
+        if node.label == "Site" or node.label not in PHYSICAL_LABELS:  # nor a Circuit
             return False
         if node.label == "Room":
             return node.props.get("kind") not in _AGG_ROOM_KINDS
         layer = _layer(node)
         return layer not in _AGG_LAYERS and layer != "CUSTOMER"
+
+    def uplink_only(node: Node) -> bool:  # ... nor through the distribution plant
+        if node.label == "Point":
+            return node.props.get("kind") not in DIST_POINT_KINDS
+        if node.label == "Equipment" and node.props.get("type") in _PASSIVE_TYPES:
+            return False
+        return uplink(node)
 
     def customer_side(node: Node) -> bool:  # ... and stop at access rooms and access nodes
         if node.label == "Room" and node.props.get("kind") in _STOP_ROOM_KINDS:
@@ -172,28 +182,29 @@ def load_site_graph(store: GraphStore, sites: str | Iterable[str], *,
         return uplink(node) and not _is_access_node(node.props)
 
     seeds: list[Key] = [("Site", s) for s in site_ids]
-    first = store.subgraph(seeds, 1)
+    first = store.subgraph(seeds, 1, rel_types=PHYSICAL_RELS)
     seeds += [k for k in first.nodes if k[0] == "Equipment"
               and first.nodes[k].props.get("layer") == "CUSTOMER"]
-    near = store.subgraph(seeds, hops, expand=customer_side)
+    near = store.subgraph(seeds, hops, expand=customer_side, rel_types=PHYSICAL_RELS)
     nodes = dict(near.nodes)
     rels = dict(near.rels)
     stops = [k for k, n in nodes.items() if k not in seeds and n.label != "Site"
              and (_is_access_node(n.props)
                   or (n.label == "Room" and n.props.get("kind") in _STOP_ROOM_KINDS))]
     if stops:
-        around = store.subgraph(stops, 1)
+        around = store.subgraph(stops, 1, rel_types=PHYSICAL_RELS)
         nodes.update(around.nodes)
         rels.update(around.rels)
         ans = [k for k, n in nodes.items() if k[0] == "Equipment" and _is_access_node(n.props)]
         if ans:
-            up = store.subgraph(ans, uplink_hops, expand=uplink)
+            up = store.subgraph(ans, uplink_hops, expand=uplink_only,
+                                rel_types=PHYSICAL_RELS)
             nodes.update(up.nodes)
             rels.update(up.rels)
             aggs = [k for k, n in up.nodes.items() if n.label == "Room"
                     and n.props.get("kind") in _AGG_ROOM_KINDS]
             if aggs:  # their equipment, to know the aggregation layer is there
-                agg_around = store.subgraph(aggs, 1)
+                agg_around = store.subgraph(aggs, 1, rel_types=PHYSICAL_RELS)
                 nodes.update(agg_around.nodes)
                 rels.update(agg_around.rels)
     cables, ducts = _referenced(rels.values())
@@ -228,8 +239,8 @@ def _is_access_node(props: dict[str, Any]) -> bool:
 # --- the index the algorithms run on -------------------------------------------------------------
 
 # Roles of a node (bit flags).
-SITE, CPE, ACCESS_NODE, AGG, AGG_ROOM, AN_ROOM, PASSIVE, DEVICE, AGG_HOST = (
-    1 << i for i in range(9))
+SITE, CPE, ACCESS_NODE, AGG, AGG_ROOM, AN_ROOM, PASSIVE, DEVICE, AGG_HOST, DIST_POINT = (
+    1 << i for i in range(10))
 
 
 @dataclass
@@ -282,6 +293,8 @@ def network_index(G: nx.MultiGraph) -> NetworkIndex:
                 role |= PASSIVE
         elif label == "Room" and data.get("kind") in _AGG_ROOM_KINDS:
             role = AGG_ROOM
+        elif label == "Point" and data.get("kind") in DIST_POINT_KINDS:
+            role = DIST_POINT
         ix.role[key] = role
         ix.elements[key] = (key,)
     for u, v, rel_id, data in G.edges(keys=True, data=True):

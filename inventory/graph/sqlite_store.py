@@ -85,7 +85,9 @@ class SqliteStore(GraphStore):
         self.location = f"sqlite:{self.path}"
         self.timeout = timeout
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # Every thread's connection, by thread: closed by close(), or when a new connection
+        # is opened after its thread has ended (a web server that starts a thread per request).
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._lock = threading.Lock()
 
     # -- connections: one per thread, so a Flask worker thread never shares a cursor
@@ -108,7 +110,9 @@ class SqliteStore(GraphStore):
                 raise StoreUnavailable(f"cannot open {self.path}: {exc}") from None
             self._local.conn = conn
             with self._lock:
-                self._connections.append(conn)
+                for thread in [t for t in self._connections if not t.is_alive()]:
+                    self._connections.pop(thread).close()
+                self._connections[threading.current_thread()] = conn
         return conn
 
     def release_thread(self) -> None:
@@ -117,14 +121,13 @@ class SqliteStore(GraphStore):
         if conn is None:
             return
         with self._lock:
-            if conn in self._connections:
-                self._connections.remove(conn)
+            self._connections.pop(threading.current_thread(), None)
         self._local.conn = None
         conn.close()
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._connections:
+            for conn in self._connections.values():
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
@@ -255,23 +258,29 @@ class SqliteStore(GraphStore):
                         f"SELECT rid, id, start_nid, end_nid, props FROM rels WHERE type = ? "
                         f"AND id IN ({_marks(len(part))})", (rel_type, *part)):
                     existing[rel_id] = (rid, s, e, props)
-            changed_rids = []
+            # New rows get the rids SQLite would give them one by one (max(rid) + 1, in
+            # order), so that they can be written with executemany and indexed below.
+            last_rid = db.execute("SELECT max(rid) FROM rels").fetchone()[0] or 0
+            changed_rids, inserts, updates = [], [], []
             for rel in group:
                 text = canonical(rel.props)
                 row = (nids[rel.start], nids[rel.end], text)
-                if rel.id not in existing:
-                    cur = db.execute("INSERT INTO rels (type, id, start_nid, end_nid, props) "
-                                     "VALUES (?, ?, ?, ?, ?)", (rel_type, rel.id, *row))
-                    changed_rids.append((cur.lastrowid, rel))
+                old = existing.get(rel.id)
+                if old is None:
+                    last_rid += 1
+                    inserts.append((last_rid, rel_type, rel.id, *row))
+                    changed_rids.append((last_rid, rel))
                     summary.created[rel_type] += 1
-                elif existing[rel.id][1:] != row:
-                    rid = existing[rel.id][0]
-                    db.execute("UPDATE rels SET start_nid = ?, end_nid = ?, props = ? "
-                               "WHERE rid = ?", (*row, rid))
-                    changed_rids.append((rid, rel))
+                elif old[1:] != row:
+                    updates.append((*row, old[0]))
+                    changed_rids.append((old[0], rel))
                     summary.updated[rel_type] += 1
                 else:
                     summary.unchanged[rel_type] += 1
+            db.executemany("INSERT INTO rels (rid, type, id, start_nid, end_nid, props) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", inserts)
+            db.executemany("UPDATE rels SET start_nid = ?, end_nid = ?, props = ? "
+                           "WHERE rid = ?", updates)
             self._index_refs(db, changed_rids)
 
     @staticmethod
@@ -387,7 +396,8 @@ class SqliteStore(GraphStore):
         return {rel_type: counts.get(rel_type, 0) for rel_type in REL_TYPES}
 
     def subgraph(self, seeds: Iterable[Key], hops: int,
-                 expand: Callable[[Node], bool] | None = None) -> Subgraph:
+                 expand: Callable[[Node], bool] | None = None,
+                 rel_types: Iterable[str] | None = None) -> Subgraph:
         """:meth:`GraphStore.subgraph`, walked on row ids: per hop one query for the
         relationships of the frontier and one for the nodes not read yet (the generic
         version looks every frontier key up again and re-reads both ends of every
@@ -408,17 +418,20 @@ class SqliteStore(GraphStore):
                     graph.nodes[node.key] = node
                     frontier.append(nid)
         seen_rids: set[int] = set()
+        types = [] if rel_types is None else sorted({check_rel_type(t) for t in rel_types})
+        # "+type": filter the rows found by the start/end index, never use the type index
+        only = f" AND +type IN ({_marks(len(types))})" if rel_types is not None else ""
         for _ in range(hops):
             if not frontier:
                 break
             rows: list[tuple] = []
-            for part in _chunks(frontier, CHUNK // 2):
+            for part in _chunks(frontier, CHUNK // 2 - len(types)):
                 marks = _marks(len(part))
                 rows += self._read(
                     f"SELECT rid, type, id, start_nid, end_nid, props FROM rels "
-                    f"WHERE start_nid IN ({marks}) UNION ALL "
+                    f"WHERE start_nid IN ({marks}){only} UNION ALL "
                     f"SELECT rid, type, id, start_nid, end_nid, props FROM rels "
-                    f"WHERE end_nid IN ({marks})", part + part)
+                    f"WHERE end_nid IN ({marks}){only}", [*part, *types, *part, *types])
             fresh = [row for row in rows if row[0] not in seen_rids]
             missing = list({nid for row in fresh for nid in (row[3], row[4])
                             if nid not in by_nid})

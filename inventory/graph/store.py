@@ -101,9 +101,13 @@ def check_rel(rel: Rel) -> None:
     check_endpoints(rel.type, rel.start[0], rel.end[0])
 
 
+# json.dumps with these options builds a new encoder per call; one is enough.
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def canonical(props: dict[str, Any]) -> str:
     """A stable text form of a property dict, used to compare and to digest."""
-    return json.dumps(props, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _CANONICAL.encode(props)
 
 
 class GraphStore(ABC):
@@ -198,12 +202,16 @@ class GraphStore(ABC):
         """One hop: the relationships touching these nodes and the nodes at their other end."""
 
     def subgraph(self, seeds: Iterable[Key], hops: int,
-                 expand: Callable[[Node], bool] | None = None) -> Subgraph:
+                 expand: Callable[[Node], bool] | None = None,
+                 rel_types: Iterable[str] | None = None) -> Subgraph:
         """Everything within ``hops`` relationships of the seeds, breadth first.
 
         ``expand(node)`` may refuse to go on from a node that is not a seed (for example
-        from another customer's site); the node itself is still included.
+        from another customer's site); the node itself is still included. ``rel_types``, when
+        given, limits the walk to relationships of those types (e.g. the physical ones, so
+        that an access node's circuits are not read).
         """
+        types = None if rel_types is None else frozenset(rel_types)
         graph = Subgraph()
         seed_keys = list(dict.fromkeys(seeds))
         by_label: dict[str, list[str]] = {}
@@ -217,6 +225,10 @@ class GraphStore(ABC):
             if not frontier:
                 break
             nodes, rels = self.neighbourhood(frontier)
+            if types is not None:
+                rels = [rel for rel in rels if rel.type in types]
+                ends = {k for rel in rels for k in (rel.start, rel.end)}
+                nodes = [node for node in nodes if node.key in ends]
             for rel in rels:
                 graph.rels[(rel.type, rel.id)] = rel
             frontier = []

@@ -46,6 +46,8 @@ from inventory.graph.network import (
     AGG_ROOM,
     AN_ROOM,
     CPE,
+    DIST_POINT,
+    PASSIVE,
     SITE,
     NetworkIndex,
     network_index,
@@ -205,9 +207,72 @@ def _explore(ix: NetworkIndex, sources: list[Key], enter: Callable[[Key], bool],
     return Region([s for s in sources if s in keep], sinks, pruned, parent, order)
 
 
+def _dangling(ix: NetworkIndex) -> dict[Key, Key]:
+    """The plant that hangs off the network as trees (cached per index): peel nodes with at
+    most one neighbour, never counting sites and customer devices as neighbours and never
+    peeling an access node. Each peeled node maps to its tree: the tree's node next to the
+    node it hangs from (or, for a tree hanging from nothing, one node of it). A simple route from a site to an access node
+    enters such a tree only when the site (or one of its devices) is attached inside it: the
+    tree's only way out is the node it hangs from. (A distribution chain of another cabinet,
+    the fiber boxes of other sites: the site region need not walk them.)"""
+    cached = ix.cache.get("dangling")
+    if cached is not None:
+        return cached
+    role, adj = ix.role, ix.adj
+    skip = SITE | CPE
+    nbrs: dict[Key, set[Key]] = {}
+    for u, out in adj.items():
+        if role.get(u, 0) & skip:
+            continue
+        nbrs[u] = {v for v, _, _ in out if v != u and not role.get(v, 0) & skip}
+    degree = {u: len(ns) for u, ns in nbrs.items()}
+    peeled: set[Key] = set()
+    stack = [u for u, d in degree.items() if d <= 1 and not role.get(u, 0) & ACCESS_NODE]
+    while stack:
+        u = stack.pop()
+        if u in peeled:
+            continue
+        peeled.add(u)
+        for v in nbrs[u]:
+            if v not in peeled:
+                degree[v] -= 1
+                if degree[v] <= 1 and not role.get(v, 0) & ACCESS_NODE:
+                    stack.append(v)
+    hang: dict[Key, Key] = {}
+    # one tree per branch: named after its node next to the node it hangs from
+    heads = [v for u in nbrs if u not in peeled for v in sorted(nbrs[u]) if v in peeled]
+    heads += sorted(peeled)  # trees hanging from nothing: named after one of their nodes
+    for head in heads:
+        if head in hang:
+            continue
+        hang[head] = head
+        todo = [head]
+        while todo:
+            u = todo.pop()
+            for v in nbrs[u]:
+                if v in peeled and v not in hang:
+                    hang[v] = head
+                    todo.append(v)
+    ix.cache["dangling"] = hang
+    return hang
+
+
 def _site_region(ix: NetworkIndex, site: Key, sources: list[Key],
-                 failed: frozenset[Key]) -> Region:
+                 failed: frozenset[Key], skip_dangling: bool = True) -> Region:
+    """The region of a site's routes. With ``skip_dangling`` the walk leaves out the trees
+    of :func:`_dangling` the site is not attached in (they lie on no simple route, so the
+    pruned region is the same; only the walk's ``order``/``parent`` differ)."""
     role, location = ix.role, ix.location
+    hang: dict[Key, Key] = {}
+    allowed: set[Key] = set()
+    if skip_dangling:
+        hang = _dangling(ix)
+        for u in [site, *ix.devices_at.get(site, ())]:
+            if u in hang:
+                allowed.add(hang[u])
+            for v, _, _ in ix.adj.get(u, ()):
+                if v in hang:
+                    allowed.add(hang[v])
 
     def enter(v: Key) -> bool:
         r = role[v]
@@ -215,6 +280,8 @@ def _site_region(ix: NetworkIndex, site: Key, sources: list[Key],
             return v == site
         if r & CPE:
             return location.get(v) == site
+        if v in hang and hang[v] not in allowed:
+            return False
         return not r & (AGG | AGG_ROOM)
 
     return _explore(ix, sources, enter, lambda v: bool(role.get(v, 0) & ACCESS_NODE),
@@ -224,8 +291,8 @@ def _site_region(ix: NetworkIndex, site: Key, sources: list[Key],
 def _uplink_region(ix: NetworkIndex, node: Key, failed: frozenset[Key]) -> Region:
     role = ix.role
 
-    def enter(v: Key) -> bool:
-        return not role[v] & (SITE | CPE)
+    def enter(v: Key) -> bool:  # not through the distribution plant (docs/analysis.md)
+        return not role[v] & (SITE | CPE | PASSIVE | DIST_POINT)
 
     def is_sink(v: Key) -> bool:  # aggregation equipment, or an aggregation room without any
         r = role.get(v, 0)
@@ -899,7 +966,7 @@ def trace_from(a: SiteAnalysis, k: int = DEFAULT_K) -> SiteTrace:
             routes.append(make_route(G, ix, p, next(names), "access",
                                      shared_keys if i < 2 else ()))
     elif a.devices:
-        region = _site_region(ix, a.site, a.devices, a.failed)
+        region = _site_region(ix, a.site, a.devices, a.failed, skip_dangling=False)
         far = region.order[-1] if region.order else None
         path = []
         while far is not None:
