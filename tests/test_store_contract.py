@@ -152,6 +152,20 @@ def test_subgraph_hops_and_expand_predicate(store):
     assert store.subgraph([("Site", "none")], hops=3).nodes == {}
 
 
+def test_subgraph_rel_types(store):
+    """``rel_types`` limits the walk (load_site_graph reads the physical relationships only);
+    the generic GraphStore walk agrees with the store's own."""
+    from inventory.graph.store import GraphStore
+    store.upsert(*tiny_network())
+    physical = ("SEGMENT", "LOCATED_AT", "PATCH")
+    own = store.subgraph([("Site", "S1")], hops=3, rel_types=physical)
+    generic = GraphStore.subgraph(store, [("Site", "S1")], hops=3, rel_types=physical)
+    for sub in (own, generic):
+        assert ("Customer", "C1") not in sub.nodes and ("Equipment", "OLT1") in sub.nodes
+        assert {key[0] for key in sub.rels} <= set(physical)
+    assert set(own.nodes) == set(generic.nodes) and set(own.rels) == set(generic.rels)
+
+
 def test_iteration_is_complete_and_ordered(store):
     points = [n("Point", id=f"MH-{i:05d}", name=f"人井{i}", kind="人井") for i in range(12001)]
     store.upsert(points)

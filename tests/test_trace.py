@@ -192,3 +192,26 @@ def test_load_site_graph_stops_at_other_sites(store):
     assert G.graph["cables"].keys() >= {"C1", "C2", "C3"}
     with pytest.raises(NotFound):
         load_site_graph(store, "NOPE")
+
+
+def test_uplink_never_runs_through_the_distribution_plant(store):
+    """standard_ok with a second way from R1 to aggregation through a fiber box: not a ring
+    (docs/analysis.md, Traversal); through a closure it is. The site read does not follow
+    the fiber box either, and gives the same answer as the whole graph."""
+    def topo(kind):
+        t = T.standard_ok()
+        t.point("X1", kind)
+        t.seg("U1", "R1", "X1", "UC", ("UD",), 900, level="TRUNK")
+        t.seg("U2", "X1", "AGG", "UC", ("UD2",), 900, level="TRUNK")
+        return t
+
+    for kind, diverse in (("FIBER_BOX", 1), ("CLOSURE", 2)):
+        t = topo(kind)
+        assert trace(t.graph(), "S").uplinks[0].name == "A"
+        up = inventory.graph.trace.uplink_side(network_index(t.graph()), ("Equipment", "AN1"))
+        assert up.diverse == diverse, kind
+    t = topo("FIBER_BOX")
+    t.load(store)
+    G = load_site_graph(store, "S")
+    assert ("Point", "X1") in G
+    assert trace(G, "S").as_dict() == trace(t.graph(), "S").as_dict()

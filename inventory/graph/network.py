@@ -140,9 +140,12 @@ def load_site_graph(store: GraphStore, sites: str | Iterable[str], *,
        access node;
     2. one hop around each access node and room where step 1 stopped (the room's devices);
     3. from the access nodes, at most ``uplink_hops`` relationships towards aggregation (the
-       ring), again stopping at sites, customer devices and aggregation.
+       ring), again stopping at sites, customer devices and aggregation, and at the
+       distribution plant (fiber boxes, branch closures, splitters: an uplink never runs
+       through it, docs/analysis.md);
 
-    then the Cable and Duct nodes that the sections name, and the sites' Customers.
+    each over the physical relationships only (never an access node's circuits); then the
+    Cable and Duct nodes that the sections name, and the sites' Customers.
 
     Parameters
     ----------

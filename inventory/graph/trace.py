@@ -211,10 +211,10 @@ def _dangling(ix: NetworkIndex) -> dict[Key, Key]:
     """The plant that hangs off the network as trees (cached per index): peel nodes with at
     most one neighbour, never counting sites and customer devices as neighbours and never
     peeling an access node. Each peeled node maps to its tree: the tree's node next to the
-    node it hangs from (or, for a tree hanging from nothing, one node of it). A simple route from a site to an access node
-    enters such a tree only when the site (or one of its devices) is attached inside it: the
-    tree's only way out is the node it hangs from. (A distribution chain of another cabinet,
-    the fiber boxes of other sites: the site region need not walk them.)"""
+    node it hangs from (or, for a tree hanging from nothing, one node of it). A simple route
+    from a site to an access node enters such a tree only when the site (or one of its
+    devices) is attached inside it: the tree's only way out is the node it hangs from. (The
+    other distribution chains of a cabinet: the site region need not walk them.)"""
     cached = ix.cache.get("dangling")
     if cached is not None:
         return cached
@@ -310,6 +310,34 @@ def _vertex_cost(ix: NetworkIndex, v: Key) -> float:
     return 1.0
 
 
+def _only_path(region: Region) -> list[Key] | None:
+    """The region's one source-to-sink path when it is nothing else (one source, one sink,
+    no vertex with more than two neighbours); otherwise ``None``."""
+    if len(region.sources) != 1 or len(region.sinks) != 1:
+        return None
+    succ = region.succ
+    nbrs: dict[Key, set[Key]] = {u: set() for u in succ}
+    for u, out in succ.items():
+        for v in out:
+            if v != u:
+                nbrs[u].add(v)
+                nbrs.setdefault(v, set()).add(u)
+                if len(nbrs[u]) > 2 or len(nbrs[v]) > 2:
+                    return None
+    (sink,) = region.sinks
+    path = [region.sources[0]]
+    prev = None
+    while path[-1] != sink:
+        nxt = [v for v in nbrs.get(path[-1], ()) if v != prev]
+        if len(nxt) != 1:
+            return None
+        prev = path[-1]
+        path.append(nxt[0])
+        if len(path) > len(nbrs):
+            return None
+    return path if len(path) == len(nbrs) else None
+
+
 def _flow_paths(ix: NetworkIndex, region: Region, exempt: Callable[[Key], bool],
                 k: int = 2) -> list[list[Key]]:
     """``k`` source-to-sink paths of least total cost that share as few non-exempt vertices as
@@ -317,6 +345,9 @@ def _flow_paths(ix: NetworkIndex, region: Region, exempt: Callable[[Key], bool],
     there is only one way."""
     if not region.sinks or not region.sources:
         return []
+    only = _only_path(region)
+    if only is not None:  # one way only: every unit of flow takes it
+        return [list(only) for _ in range(k)]
     verts = list(region.succ)
     index = {v: i for i, v in enumerate(verts)}
     n = len(verts)
@@ -497,6 +528,9 @@ def _solve_side(ix: NetworkIndex, region: Region, exempt: frozenset[Key],
     # route). When it shares only a cable, duct or location that spans several vertices,
     # look for a first route that leaves room for a second one.
     if (set(p1) & set(p2)) - exempt:
+        return Side(region, [p1, p2], 1, sorted(shared), exempt)
+    # An element every route needs (a cut) cannot be avoided: no search then.
+    if any(not _connected(region, ix, frozenset([e])) for e in sorted(shared)):
         return Side(region, [p1, p2], 1, sorted(shared), exempt)
     for first in _simple_paths(ix, region, REPAIR_CANDIDATES):
         used = route_elements(ix, first) - exempt
