@@ -144,7 +144,7 @@ class Builder:
         control = _CONTROL.search("".join(cells)) is not None
         n_cells = len(cells)
         headers, raw, values = row.headers, row.raw, row.values
-        for index, column, name, header, parse, required in plan:
+        for index, _column, name, header, parse, required in plan:
             text = cells[index] if index < n_cells else ""
             headers[name] = header
             raw[name] = text
@@ -222,7 +222,14 @@ class Builder:
         if label is not None and label not in column.refs:
             self.error(row, column.name, f"{column.name} must name a {allowed}, not a {label}")
             return None
-        found = [c for c in ([label] if label else column.refs) if self._exists(c, element_id)]
+        if label is None and len(column.refs) == 1:
+            label = column.refs[0]  # the same answer, without the list
+        if label is not None:
+            if element_id in self.imported.get(label, ()) or (label, element_id) in self.stored:
+                return (label, element_id)
+            found = []
+        else:
+            found = [c for c in column.refs if self._exists(c, element_id)]
         if not found:
             self.error(row, column.name, f"no {allowed} {element_id!r} in this import or in "
                                          "the store")
@@ -430,7 +437,7 @@ class Builder:
 
 def _split_prefix(value: str) -> tuple[str | None, str]:
     """``Room:R-001`` -> ("Room", "R-001"); an id that merely contains a colon stays whole."""
-    folded = unicodedata.normalize("NFKC", value)
+    folded = value if value.isascii() else unicodedata.normalize("NFKC", value)
     if ":" in folded:
         prefix, rest = folded.split(":", 1)
         label = LABEL_PREFIXES.get(normalise_token(prefix))

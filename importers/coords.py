@@ -121,10 +121,13 @@ def _fast_number(value: float) -> str | None:
     """``value`` as GEOS writes it with 8 decimals, trimmed; only where that is plain
     fixed-point and not a rounding question (0.001 <= |value| < 1000 with at most 7
     decimals, as every checked coordinate is: see DIGITS), else None."""
-    if not 0.001 <= abs(value) < 1000.0 or round(value, DIGITS) != value:
+    if type(value) is not float or not 0.001 <= abs(value) < 1000.0:
         return None
-    text = f"{value:.8f}".rstrip("0")
-    return text[:-1] if text.endswith(".") else text
+    text = repr(value)  # the shortest text that reads back as value
+    head, dot, tail = text.partition(".")
+    if not dot or len(tail) > DIGITS or "e" in tail:
+        return None
+    return head if tail == "0" else text
 
 
 def to_wkt(points: list[tuple[float, float]]) -> str:

@@ -9,8 +9,10 @@ does not know which database is behind it.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +89,27 @@ def import_paths(store: GraphStore, paths: Iterable[str | Path], *, dry_run: boo
     ImportReport
         With ``errors`` (nothing written) or the write summary.
     """
+    with _gc_paused():
+        return _import_paths(store, paths, dry_run, crs, progress)
+
+
+@contextmanager
+def _gc_paused():
+    """No cyclic garbage collection while an import runs: it makes (almost) no cycles,
+    and with hundreds of thousands of live rows and records every collection rescans
+    them all (about a fifth of the import's time at 10,000 sites)."""
+    enabled = gc.isenabled()
+    if enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _import_paths(store: GraphStore, paths: Iterable[str | Path], dry_run: bool,
+                  crs: str | None, progress: Progress | None) -> ImportReport:
     started = time.perf_counter()
     report = ImportReport(dry_run=dry_run)
     try:

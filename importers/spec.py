@@ -31,11 +31,13 @@ from inventory.model import normalise_token
 #: Longest cell accepted; a longer one is a broken export (or an attack), never data.
 MAX_CELL = 10_000
 
+_normalize = unicodedata.normalize
+
 
 # --- parsers: cell text (already stripped, never empty) -> typed value, or ValueError --------
 
 def text(value: str) -> str:
-    return model._text(value)
+    return _normalize("NFC", str(value)).strip()  # model._text, one call less per cell
 
 
 def number(value: str) -> float:

@@ -262,8 +262,11 @@ class Protection(AliasEnum):
 
 # --- typed records -------------------------------------------------------------------------
 
+_normalize = unicodedata.normalize
+
+
 def _text(value: Any) -> str:
-    return unicodedata.normalize("NFC", str(value)).strip()
+    return _normalize("NFC", str(value)).strip()
 
 
 def _float(value: Any) -> float:
@@ -387,38 +390,44 @@ def clean_id(value: Any, field: str = "id") -> str:
     return text
 
 
-_PLANS: dict[int, tuple[dict[str, Field], frozenset[str], tuple[tuple[str, Any, bool], ...]]] = {}
+_Plan = tuple[dict[str, Any], frozenset[str], tuple[tuple[str, Any, bool, bool], ...]]
+_PLANS: dict[int, _Plan] = {}
 
 
-def _plan(spec: dict[str, Field]) -> tuple[frozenset[str], tuple[tuple[str, Any, bool], ...]]:
-    """The names a spec allows (with ``id``) and its (name, parse, required) list, once."""
-    plan = _PLANS.get(id(spec))
-    if plan is None or plan[0] is not spec or len(plan[2]) != len(spec):
-        plan = (spec, frozenset(spec) | {"id"},
-                tuple((f.name, f.parse, f.required) for f in spec.values()))
-        _PLANS[id(spec)] = plan
-    return plan[1], plan[2]
+def _plan(spec: dict[str, Field]) -> _Plan:
+    """A spec, the names it allows (with ``id``) and its (name, parse, required, is_text)
+    list, worked out once per spec."""
+    plan = (spec, frozenset(spec) | {"id"},
+            tuple((f.name, f.parse, f.required, f.parse is _text) for f in spec.values()))
+    _PLANS[id(spec)] = plan
+    return plan
 
 
 def _clean_props(spec: dict[str, Field], props: dict[str, Any], what: str) -> dict[str, Any]:
-    allowed, fields_ = _plan(spec)
-    if not allowed.issuperset(props):
+    plan = _PLANS.get(id(spec))
+    if plan is None or plan[0] is not spec or len(plan[2]) != len(spec):
+        plan = _plan(spec)
+    if not plan[1].issuperset(props):
         unknown = set(props) - set(spec) - {"id"}
         name = sorted(unknown)[0]
         raise ValidationError(name, props[name], f"{what} has no property {name!r}")
     clean: dict[str, Any] = {}
     get = props.get
-    for name, parse, required in fields_:
+    for name, parse, required, is_text in plan[2]:
         raw = get(name)
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            if required:
-                raise ValidationError(name, raw, f"{what} needs a {name}")
+        if is_text and type(raw) is str:  # _text inlined: most properties are text
+            if raw.strip():
+                clean[name] = _normalize("NFC", raw).strip()
+                continue
+        elif raw is not None and not (isinstance(raw, str) and not raw.strip()):
+            try:
+                value = parse(raw)
+            except (ValueError, TypeError, OverflowError) as exc:
+                raise ValidationError(name, raw, str(exc)) from None
+            clean[name] = value.value if isinstance(value, enum.Enum) else value
             continue
-        try:
-            value = parse(raw)
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise ValidationError(name, raw, str(exc)) from None
-        clean[name] = value.value if isinstance(value, enum.Enum) else value
+        if required:
+            raise ValidationError(name, raw, f"{what} needs a {name}")
     _check_coordinates(clean)
     return clean
 
