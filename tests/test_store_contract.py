@@ -189,3 +189,20 @@ def test_digest_equal_for_equal_content(store, sqlite_store):
     store.upsert(nodes, rels)
     sqlite_store.upsert(list(reversed(nodes)), list(reversed(rels)))
     assert store.digest() == sqlite_store.digest()
+
+
+def test_upsert_with_removals_is_one_transaction(store):
+    """An access plan adds and removes in one call: both happen, or neither."""
+    store.upsert(*tiny_network())
+    new_duct = n("Duct", id="D-3", name="新建管道", kind="配线")
+    summary = store.upsert([new_duct], remove=[("Room", "R1")], remove_rels=[("SEGMENT", "SEC-1")])
+    assert summary.created["Duct"] == 1
+    assert summary.deleted == 4  # SEC-1, the room, the OLT's LOCATED_AT and SEC-2
+    assert store.get_node("Duct", "D-3") is not None and store.get_node("Room", "R1") is None
+    assert store.count_rels()["SEGMENT"] == 0
+    before = store.digest()
+    bad = r("SEGMENT", "SEC-X", ("Point", "P1"), ("Point", "NOT-THERE"), cable_id="CB-1")
+    with pytest.raises(NotFound):
+        store.upsert([n("Duct", id="D-4", name="x", kind="主干")], [bad],
+                     remove=[("Point", "P1")])
+    assert store.digest() == before  # the failed write removed nothing either

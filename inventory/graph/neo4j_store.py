@@ -134,7 +134,9 @@ class Neo4jStore(GraphStore):
     # -- writes
     @_translate_errors
     def upsert(self, nodes: Iterable[Node] = (), rels: Iterable[Rel] = (),
-               progress: Callable[[int], None] | None = None) -> WriteSummary:
+               progress: Callable[[int], None] | None = None, remove: Iterable[Key] = (),
+               remove_rels: Iterable[tuple[str, str]] = ()) -> WriteSummary:
+        removals = self._removals(remove, remove_rels)
         node_list = list({n.key: n for n in nodes}.values())
         rel_list = list({(r.type, r.id): r for r in rels}.values())
         for node in node_list:
@@ -154,6 +156,7 @@ class Neo4jStore(GraphStore):
                 self._upsert_rels(tx, batch, summary)
                 if progress:
                     progress(len(batch))
+            summary.deleted = self._delete(tx, *removals)
             return summary
 
         with self._session() as session:
@@ -229,26 +232,32 @@ class Neo4jStore(GraphStore):
                        f"MERGE (a)-[r:`{rel_type}` {{id: row.id}}]->(b) SET r = row.props",
                        rows=rows).consume()
 
+    @staticmethod
+    def _removals(nodes: Iterable[Key], rels: Iterable[tuple[str, str]]
+                  ) -> tuple[list[Key], list[tuple[str, str]]]:
+        return ([(check_label(label), element_id) for label, element_id in nodes],
+                [(check_rel_type(t), element_id) for t, element_id in rels])
+
+    @staticmethod
+    def _delete(tx: ManagedTransaction, node_keys: list[Key],
+                rel_keys: list[tuple[str, str]]) -> int:
+        deleted = 0
+        for rel_type, rel_id in rel_keys:
+            deleted += tx.run(f"MATCH ()-[r:`{rel_type}` {{id: $id}}]->() DELETE r "
+                              "RETURN count(*) AS n", id=rel_id).single()["n"]
+        for label, element_id in node_keys:
+            rec = tx.run(f"MATCH (n:`{label}` {{id: $id}}) OPTIONAL MATCH (n)-[r]-() "
+                         "WITH n, count(r) AS rels DETACH DELETE n RETURN rels",
+                         id=element_id).single()
+            if rec is not None:
+                deleted += 1 + rec["rels"]
+        return deleted
+
     @_translate_errors
     def delete(self, nodes: Iterable[Key] = (), rels: Iterable[tuple[str, str]] = ()) -> int:
-        node_keys = [(check_label(label), element_id) for label, element_id in nodes]
-        rel_keys = [(check_rel_type(t), element_id) for t, element_id in rels]
-
-        def work(tx: ManagedTransaction) -> int:
-            deleted = 0
-            for rel_type, rel_id in rel_keys:
-                deleted += tx.run(f"MATCH ()-[r:`{rel_type}` {{id: $id}}]->() DELETE r "
-                                  "RETURN count(*) AS n", id=rel_id).single()["n"]
-            for label, element_id in node_keys:
-                rec = tx.run(f"MATCH (n:`{label}` {{id: $id}}) OPTIONAL MATCH (n)-[r]-() "
-                             "WITH n, count(r) AS rels DETACH DELETE n RETURN rels",
-                             id=element_id).single()
-                if rec is not None:
-                    deleted += 1 + rec["rels"]
-            return deleted
-
+        removals = self._removals(nodes, rels)
         with self._session() as session:
-            return session.execute_write(work)
+            return session.execute_write(lambda tx: self._delete(tx, *removals))
 
     # -- reads
     @_translate_errors

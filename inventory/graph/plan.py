@@ -134,7 +134,8 @@ class PlanView(GraphStore):
         """The view owns nothing; the base store stays open."""
 
     def upsert(self, nodes: Iterable[Node] = (), rels: Iterable[Rel] = (),
-               progress: Callable[[int], None] | None = None) -> WriteSummary:
+               progress: Callable[[int], None] | None = None, remove: Iterable[Key] = (),
+               remove_rels: Iterable[RelKey] = ()) -> WriteSummary:
         self.init()
         raise AssertionError  # pragma: no cover
 
@@ -218,17 +219,16 @@ class PlanView(GraphStore):
 
 
 def apply_plan(store: GraphStore, plan: Plan) -> dict[str, Any]:
-    """Write a plan to the store: its records in one upsert (one transaction), then its
-    removals in one delete. Returns ``{"summary": rows, "deleted": n}``."""
-    summary = store.upsert(plan.nodes, plan.rels)
-    deleted = 0
+    """Write a plan to the store: its records and its removals in one upsert, one
+    transaction, all or nothing. Returns ``{"summary": rows, "deleted": n}``."""
+    removed_rels = set(plan.removed_rels)
     if plan.removed_nodes or plan.removed_rels:
-        removed_rels = set(plan.removed_rels)
         view = PlanView(store, Plan(removed_nodes=plan.removed_nodes,
                                     removed_rels=plan.removed_rels))
         removed_rels |= view._removed_rels   # a removed cable's sections
-        deleted = store.delete(nodes=plan.removed_nodes, rels=sorted(removed_rels))
-    return {"summary": summary.as_rows(), "deleted": deleted}
+    summary = store.upsert(plan.nodes, plan.rels, remove=plan.removed_nodes,
+                           remove_rels=sorted(removed_rels))
+    return {"summary": summary.as_rows(), "deleted": summary.deleted}
 
 
 def overlay_subgraph(graph: Subgraph, plan: Plan) -> Subgraph:
@@ -265,7 +265,7 @@ class _NullStore(GraphStore):
     def init(self) -> None: ...
     def close(self) -> None: ...
 
-    def upsert(self, nodes=(), rels=(), progress=None) -> WriteSummary:
+    def upsert(self, nodes=(), rels=(), progress=None, remove=(), remove_rels=()):
         raise InventoryError("read-only")
 
     def delete(self, nodes=(), rels=()) -> int:

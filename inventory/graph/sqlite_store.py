@@ -178,8 +178,10 @@ class SqliteStore(GraphStore):
 
     def upsert(self, nodes: Iterable[Node] = (), rels: Iterable[Rel] = (),
                progress: Callable[[int], None] | None = None,
-               expect_version: int | None = None) -> WriteSummary:
+               expect_version: int | None = None, remove: Iterable[Key] = (),
+               remove_rels: Iterable[tuple[str, str]] = ()) -> WriteSummary:
         summary = WriteSummary()
+        remove, remove_rels = list(remove), list(remove_rels)
         node_list = list({n.key: n for n in nodes}.values())
         rel_list = list({(r.type, r.id): r for r in rels}.values())
         for node in node_list:
@@ -200,6 +202,7 @@ class SqliteStore(GraphStore):
                 self._upsert_rels(db, batch, summary)
                 if progress:
                     progress(len(batch))
+            summary.deleted = self._delete(db, remove, remove_rels)
         return summary
 
     def _upsert_nodes(self, db: sqlite3.Connection, batch: list[Node],
@@ -297,20 +300,23 @@ class SqliteStore(GraphStore):
         db.executemany("INSERT INTO rel_refs (rid, key, value) VALUES (?, ?, ?)", rows)
 
     def delete(self, nodes: Iterable[Key] = (), rels: Iterable[tuple[str, str]] = ()) -> int:
-        node_keys = list(nodes)
-        rel_keys = list(rels)
-        deleted = 0
+        node_keys, rel_keys = list(nodes), list(rels)
         with self._write() as db:
-            for rel_type, rel_id in rel_keys:
-                deleted += db.execute("DELETE FROM rels WHERE type = ? AND id = ?",
-                                      (check_rel_type(rel_type), rel_id)).rowcount
-            nids = list(self._nids(db, [(check_label(k[0]), k[1]) for k in node_keys]).values())
-            for part in _chunks(nids):
-                marks = _marks(len(part))
-                deleted += db.execute(f"DELETE FROM rels WHERE start_nid IN ({marks}) "
-                                      f"OR end_nid IN ({marks})", part + part).rowcount
-                deleted += db.execute(f"DELETE FROM nodes WHERE nid IN ({marks})",
-                                      part).rowcount
+            return self._delete(db, node_keys, rel_keys)
+
+    def _delete(self, db: sqlite3.Connection, node_keys: list[Key],
+                rel_keys: list[tuple[str, str]]) -> int:
+        deleted = 0
+        for rel_type, rel_id in rel_keys:
+            deleted += db.execute("DELETE FROM rels WHERE type = ? AND id = ?",
+                                  (check_rel_type(rel_type), rel_id)).rowcount
+        nids = list(self._nids(db, [(check_label(k[0]), k[1]) for k in node_keys]).values())
+        for part in _chunks(nids):
+            marks = _marks(len(part))
+            deleted += db.execute(f"DELETE FROM rels WHERE start_nid IN ({marks}) "
+                                  f"OR end_nid IN ({marks})", part + part).rowcount
+            deleted += db.execute(f"DELETE FROM nodes WHERE nid IN ({marks})",
+                                  part).rowcount
         return deleted
 
     # -- reads

@@ -64,6 +64,8 @@ class WriteSummary:
     created: Counter = field(default_factory=Counter)
     updated: Counter = field(default_factory=Counter)
     unchanged: Counter = field(default_factory=Counter)
+    #: records removed by the same call (``upsert(remove=…, remove_rels=…)``)
+    deleted: int = 0
 
     def as_rows(self) -> list[dict[str, Any]]:
         kinds = sorted(set(self.created) | set(self.updated) | set(self.unchanged))
@@ -134,12 +136,16 @@ class GraphStore(ABC):
     # -- writes
     @abstractmethod
     def upsert(self, nodes: Iterable[Node] = (), rels: Iterable[Rel] = (),
-               progress: Callable[[int], None] | None = None) -> WriteSummary:
+               progress: Callable[[int], None] | None = None, remove: Iterable[Key] = (),
+               remove_rels: Iterable[tuple[str, str]] = ()) -> WriteSummary:
         """Write nodes then relationships in one transaction: all of it or nothing.
 
         A relationship whose end is neither in this call nor in the store raises
         :class:`~inventory.errors.NotFound` and nothing is written. ``progress`` is called
-        with the number of records written after each batch.
+        with the number of records written after each batch. ``remove`` (node keys, with
+        their relationships) and ``remove_rels`` (relationship keys) are deleted at the end
+        of the same transaction, as :meth:`delete` would (an access plan that adds and
+        removes); ``WriteSummary.deleted`` counts them.
 
         A store whose :meth:`version` is not None also takes ``expect_version``: when another
         connection has committed a write since that token was taken, nothing is written and
