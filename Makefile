@@ -35,6 +35,7 @@ endif
 # Every test, the Neo4j half included: tests/conftest.py starts scripts/neo4j and stops it.
 test: setup
 	scripts/system-deps
+	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 # The embedded-store half only, for a quick loop while editing.

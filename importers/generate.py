@@ -403,7 +403,7 @@ class _Writer:
         self.write = {}
         self.counts = dict.fromkeys(TABLES, 0)
         for table, columns in TABLES.items():
-            handle = open(out / f"{table}.csv", "w", encoding="utf-8", newline="",  # noqa: SIM115
+            handle = open(out / f"{table}.csv", "w", encoding="utf-8", newline="",
                           buffering=1 << 20)
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(columns)
@@ -727,7 +727,7 @@ class _Generator:
         c1, c2 = (self.rooms[i] for i in self.cores)
         self.hop(c1, c2, rng, via=+1)
         self.hop(c2, c1, rng, via=-1)
-        for ti, town in enumerate(TOWNS):
+        for ti, _town in enumerate(TOWNS):
             aggs = [self.rooms[i] for i in self.aggs_by_town[ti]]
             if ti == core_town:
                 ends, rest = (c1, c2), aggs

@@ -200,7 +200,7 @@ class Reader:
         # values-only read of the same sheet, and a formula without one is an error.
         try:
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-        except Exception as exc:  # noqa: BLE001 - openpyxl raises anything from KeyError to XML errors
+        except Exception as exc:
             self.error(shown, f"not a readable XLSX workbook: {type(exc).__name__}: {exc}")
             return
         values_book = None
@@ -233,7 +233,7 @@ class Reader:
                                                              data_only=True)
                     self._cached_values(values_book[sheet.title], records, formulas, bad)
                 self._table(member, entity, records, bad)
-        except Exception as exc:  # noqa: BLE001 - a corrupt sheet fails while being read
+        except Exception as exc:
             self.error(where.get("file", shown),
                        f"not a readable XLSX workbook: {type(exc).__name__}: {exc}",
                        row=where.get("row"))

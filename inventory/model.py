@@ -27,7 +27,6 @@ from typing import Any
 
 from inventory.errors import ValidationError
 
-
 _TOKEN_JUNK = re.compile(r"[\s_\-.·]+")
 
 

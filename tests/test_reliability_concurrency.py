@@ -201,7 +201,7 @@ def test_readers_in_threads_of_one_process_share_a_store(tmp_path, exports):
                 assert store.get_node("Customer", "C-001") is not None
                 store.count_rels()
                 answers[0] += 1
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 errors.append(exc)
                 return
 

@@ -112,7 +112,7 @@ def base_db(tmp_path_factory) -> Path:
 def _cell_fault(draw, tables, kind: str):
     """Change one cell; return the expected (file, row, header)."""
     candidates = []
-    for file, rows in tables.items():
+    for file, _rows in tables.items():
         for name, header in _columns(file).items():
             if kind == "number" and name not in NUMERIC:
                 continue

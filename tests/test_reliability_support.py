@@ -28,7 +28,7 @@ class Cli:
         master, slave = pty.openpty()
         self.master = master
         self.stdout_path = out
-        self._stdout = open(out, "wb")  # noqa: SIM115 - open as long as the process
+        self._stdout = open(out, "wb")
         full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1", "COLUMNS": "100"}
         self.proc = subprocess.Popen([sys.executable, "-m", "inventory", *args],
                                      stdin=subprocess.DEVNULL, stdout=self._stdout,

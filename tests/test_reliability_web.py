@@ -134,7 +134,7 @@ def test_load_16_clients_while_an_import_runs(tmp_path, tmp_path_factory):
          SERVER.format(tests=str(Path(__file__).parent), tmp=str(tmp_path),
                        store=str(store_path))],
         stdout=subprocess.PIPE, text=True,
-        stderr=open(tmp_path / "server.log", "wb"))  # noqa: SIM115 - for the server's life
+        stderr=open(tmp_path / "server.log", "wb"))
     port = server.stdout.readline().strip()
     assert port.isdigit(), (tmp_path / "server.log").read_text("utf-8", "replace")
     url = f"http://127.0.0.1:{port}"

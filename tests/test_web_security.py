@@ -119,7 +119,7 @@ def test_passwords_are_hashed(tmp_path, app):
     db = sqlite3.connect(app.config["USERS_DB"])
     rows = db.execute("SELECT name, password_hash FROM users").fetchall()
     assert rows
-    for name, digest in rows:
+    for _name, digest in rows:
         assert PASSWORD not in digest
         assert digest.startswith(("scrypt:", "pbkdf2:"))
     with open(app.config["USERS_DB"], "rb") as handle:

@@ -100,7 +100,7 @@ def load_or_create_secret_key(path: Path) -> str:
         key = path.read_text(encoding="ascii").strip()
         if len(key) < 32:
             raise RuntimeError(f"the secret key in {path} is too short: delete the file "
-                               "to have a new one made")
+                               "to have a new one made") from None
         return key
     key = secrets.token_urlsafe(48)
     with os.fdopen(fd, "w", encoding="ascii") as handle:

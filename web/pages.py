@@ -451,7 +451,7 @@ def sla(tier: str | None, distance_km: float | None,
     try:
         profile = sla_profile(tier, distance_km, requested=requested or _dt.date.today(),
                               strict=False)
-    except Exception as exc:  # noqa: BLE001 — a date the calendar cannot answer
+    except Exception as exc:
         return {"error": str(exc)}
     return profile.as_dict()
 

@@ -31,7 +31,7 @@ def line_coords(geometry: str | None) -> list[tuple[float, float]]:
         from inventory.geo.crs import parse_line
 
         line = parse_line(geometry)
-    except Exception:  # noqa: BLE001 — a bad geometry is drawn straight instead
+    except Exception:
         return []
     return [(float(y), float(x)) for x, y, *_ in line.coords]
 

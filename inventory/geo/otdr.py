@@ -286,7 +286,7 @@ def locate_fault(sections: Sequence[Mapping[str, Any] | CableSection], from_id: 
         nodes.append((section.a if backwards else section.z, position))
 
     before_route = 0.0
-    for index, (section, backwards, coords, approx, geo_len, route_len) in enumerate(walk):
+    for index, (section, backwards, coords, _approx, geo_len, route_len) in enumerate(walk):
         last = index == len(walk) - 1
         if route_target <= before_route + route_len or last:
             offset = min(max(route_target - before_route, 0.0), route_len)

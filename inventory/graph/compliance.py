@@ -23,8 +23,9 @@ cannot be evaluated).
 
 >>> from inventory.graph.network import example_network
 >>> c = check(example_network(), "S-1")
->>> c.verdict, [(r.name, r.verdict) for r in c.requirements]
-('COMPLIANT', [('access_nodes', 'PASS'), ('customer_devices', 'PASS'), ('diverse_routes', 'PASS'), ('ring', 'PASS'), ('monitored', 'PASS')])
+>>> c.verdict, [(r.name, r.verdict) for r in c.requirements]  # doctest: +NORMALIZE_WHITESPACE
+('COMPLIANT', [('access_nodes', 'PASS'), ('customer_devices', 'PASS'),
+ ('diverse_routes', 'PASS'), ('ring', 'PASS'), ('monitored', 'PASS')])
 >>> [(s.kind, s.id) for s in single_points_of_failure(example_network(), "S-1")]
 [('device', 'PTN-1'), ('device', 'RT-1'), ('room', 'R-ACC1')]
 """

@@ -17,8 +17,19 @@ from neo4j import GraphDatabase, ManagedTransaction
 from neo4j import exceptions as neo4j_errors
 
 from inventory.errors import InventoryError, NotFound, StoreUnavailable
-from inventory.graph.store import (GraphStore, Key, Node, Rel, Subgraph, WriteSummary, canonical,
-                                   check_label, check_prop, check_rel, check_rel_type)
+from inventory.graph.store import (
+    GraphStore,
+    Key,
+    Node,
+    Rel,
+    Subgraph,
+    WriteSummary,
+    canonical,
+    check_label,
+    check_prop,
+    check_rel,
+    check_rel_type,
+)
 from inventory.model import LABELS, REL_TYPES
 
 BATCH = 2000

@@ -324,7 +324,7 @@ def network_index(G: nx.MultiGraph) -> NetworkIndex:
         else:
             ix.adj[u].append((v, kind, None))
             ix.adj[v].append((u, kind, None))
-    for key, out in ix.adj.items():  # the same order whatever order the store returned
+    for out in ix.adj.values():  # the same order whatever order the store returned
         out.sort(key=lambda item: (item[0], item[1], item[2] or ("", "")))
     for device, place in ix.location.items():
         ix.elements[device] = (device, place)

@@ -17,8 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from inventory.errors import InventoryError, NotFound, StoreUnavailable
-from inventory.graph.store import (GraphStore, Key, Node, Rel, Subgraph, WriteSummary, canonical,
-                                   check_label, check_prop, check_rel, check_rel_type)
+from inventory.graph.store import (
+    GraphStore,
+    Key,
+    Node,
+    Rel,
+    Subgraph,
+    WriteSummary,
+    canonical,
+    check_label,
+    check_prop,
+    check_rel,
+    check_rel_type,
+)
 from inventory.model import LABELS, REL_TYPES
 
 BATCH = 2000

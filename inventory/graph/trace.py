@@ -152,7 +152,7 @@ def _explore(ix: NetworkIndex, sources: list[Key], enter: Callable[[Key], bool],
             sinks.add(u)
         else:
             restricted = role.get(u, 0) & only_from
-            for nbr, kind, vertex in adj[u]:
+            for nbr, _kind, vertex in adj[u]:
                 if vertex is not None:
                     # a section is worth entering only if its far end can be entered
                     if restricted or not alive(vertex) or not (enter(nbr) and alive(nbr)):
