@@ -51,11 +51,17 @@ from inventory.graph.network import (
     AGG_ROOM,
     AN_ROOM,
     CPE,
+    DIST_POINT,
+    PASSIVE,
+    PHYSICAL_RELS,
     SITE,
     NetworkIndex,
+    build_graph,
+    load_site_graph,
     network_index,
+    own_role,
 )
-from inventory.graph.store import GraphStore, Key
+from inventory.graph.store import GraphStore, Key, Node, Rel
 from inventory.graph.trace import KIND, SiteAnalysis, analyse_site, route_elements, uplink_side
 from inventory.model import Policy, Tier, default_policy, tier_policy
 
@@ -406,7 +412,9 @@ def fault_impact(G: Any, failed: Iterable[Any], *,
                  circuits: Mapping[str, Sequence[str]] | None = None,
                  depots: Sequence[tuple[str, float, float]] | None = None,
                  fault_start: _dt.datetime | None = None,
-                 policy: Policy | None = None) -> FaultImpact:
+                 policy: Policy | None = None,
+                 candidates: Iterable[Key] | None = None,
+                 footprint: Any = None) -> FaultImpact:
     """Every site the failure of ``failed`` takes down or degrades.
 
     Parameters
@@ -423,6 +431,11 @@ def fault_impact(G: Any, failed: Iterable[Any], *,
     fault_start : datetime, optional
         Deadlines are given as times when it is known.
     policy : Policy, optional
+    candidates : iterable of site keys, optional
+        The sites to analyse, when the caller found them already (:func:`store_candidates`);
+        by default :func:`candidate_sites` on ``G``.
+    footprint : networkx.MultiGraph, optional
+        A graph holding the failed elements, to locate the fault on (default ``G``).
 
     Returns
     -------
@@ -445,14 +458,16 @@ def fault_impact(G: Any, failed: Iterable[Any], *,
     timings["index"] = time.perf_counter() - started
 
     mark = time.perf_counter()
-    candidates = sorted(candidate_sites(G, failed_set, index=ix))
+    candidates = sorted(candidate_sites(G, failed_set, index=ix) if candidates is None
+                        else set(candidates))
     timings["candidates"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
     cable_cut = any(k[0] in _CUT_LABELS for k in keys)
     depot_id, distance = None, None
     if depots:
-        points = failure_points(G, keys, index=ix)
+        points = (failure_points(G, keys, index=ix) if footprint is None
+                  else failure_points(footprint, keys))
         if points:
             nearest = DepotIndex(depots).nearest_many(points)
             best = min((n for n in nearest if n[0] is not None), key=lambda n: n[1],
@@ -554,29 +569,6 @@ def circuits_by_site(store: GraphStore) -> dict[str, list[str]]:
     return {site: sorted(ids) for site, ids in by_site.items()}
 
 
-def load_impact_graph(store: GraphStore, failed: Iterable[Key] = ()) -> Any:
-    """The whole physical network in one pass, like
-    :func:`~inventory.graph.network.load_network`, but without the Cable and Duct lookup
-    tables except for the failed cables and ducts (the largest tables of an export, and
-    impact needs neither their names nor their levels)."""
-    from inventory.graph.network import PHYSICAL_LABELS, PHYSICAL_RELS, build_graph
-
-    wanted = {label: [k[1] for k in failed if k[0] == label] for label in ("Cable", "Duct")}
-
-    def nodes() -> Iterable[Any]:
-        for label in (*PHYSICAL_LABELS, "Customer"):
-            yield from store.iter_nodes(label)
-        for label, ids in wanted.items():
-            if ids:
-                yield from store.get_nodes(label, ids).values()
-
-    def rels() -> Iterable[Any]:
-        for rel_type in PHYSICAL_RELS:
-            yield from store.iter_rels(rel_type)
-
-    return build_graph(nodes(), rels())
-
-
 def circuits_of(store: GraphStore, G: Any, sites: Iterable[str]) -> dict[str, list[str]]:
     """Circuit ids per site for a few sites: the TERMINATES_AT relationships of the sites and
     of the devices at them, in one batched read."""
@@ -599,27 +591,255 @@ def circuits_of(store: GraphStore, G: Any, sites: Iterable[str]) -> dict[str, li
     return {site: sorted(ids) for site, ids in found.items()}
 
 
+# --- candidate sites from a store -----------------------------------------------------------
+
+class _PlantReader:
+    """The physical plant around some vertices, read from a store a ring at a time.
+
+    A node is *read* when all its physical relationships (and the nodes at their other end)
+    are loaded; its roles are then those :func:`~inventory.graph.network.network_index`
+    gives it on the whole network (a place's roles depend on the devices located there).
+    The walks below read every vertex they visit, so the analysis walks of this module, run
+    on :meth:`graph`, see exactly what they would see on the whole network.
+    """
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+        self.nodes: dict[Key, Node] = {}
+        self.rels: dict[tuple[str, str], Rel] = {}
+        self.adj: dict[Key, list[Rel]] = {}
+        self.read: set[Key] = set()
+        self._roles: dict[Key, int] = {}
+
+    def load(self, keys: Iterable[Key]) -> None:
+        todo = [k for k in dict.fromkeys(keys) if k not in self.read and k[0] != "SEGMENT"]
+        if not todo:
+            return
+        sub = self.store.subgraph(todo, 1, rel_types=PHYSICAL_RELS)
+        self.read.update(todo)
+        for key, node in sub.nodes.items():
+            self.nodes.setdefault(key, node)
+        for rk, rel in sub.rels.items():
+            if rk in self.rels:
+                continue
+            self.rels[rk] = rel
+            self.adj.setdefault(rel.start, []).append(rel)
+            if rel.end != rel.start:
+                self.adj.setdefault(rel.end, []).append(rel)
+
+    def add(self, rels: Iterable[Rel]) -> None:
+        """Relationships found otherwise (the failed sections); their ends get read."""
+        self.load(k for rel in rels for k in (rel.start, rel.end))
+
+    @staticmethod
+    def _placed(rel: Rel) -> tuple[Key, Key] | None:
+        device, place = (rel.start, rel.end) if rel.start[0] == "Equipment" else (rel.end,
+                                                                                  rel.start)
+        return (device, place) if device[0] == "Equipment" else None
+
+    def role(self, key: Key) -> int:
+        """The roles of a read node (as :func:`network_index` on the whole network)."""
+        if key in self._roles:
+            return self._roles[key]
+        node = self.nodes.get(key)
+        if node is None:
+            return 0
+        role = own_role(key[0], node.props)
+        for rel in self.adj.get(key, ()):
+            placed = self._placed(rel) if rel.type == "LOCATED_AT" else None
+            if placed is None or placed[1] != key or placed[0] not in self.nodes:
+                continue
+            device_role = own_role("Equipment", self.nodes[placed[0]].props)
+            if device_role & ACCESS_NODE:
+                role |= AN_ROOM
+            if device_role & AGG:
+                role |= AGG_HOST
+                if key[0] == "Room":
+                    role |= AGG_ROOM
+        self._roles[key] = role
+        return role
+
+    def neighbours(self, key: Key) -> list[Key]:
+        return [rel.end if rel.start == key else rel.start for rel in self.adj.get(key, ())]
+
+    def location(self, device: Key) -> Key | None:
+        for rel in self.adj.get(device, ()):
+            placed = self._placed(rel) if rel.type == "LOCATED_AT" else None
+            if placed is not None and placed[0] == device:
+                return placed[1]
+        return None
+
+    def walk(self, starts: Iterable[Key], seeds: Iterable[Key],
+             step: Any) -> set[Key]:
+        """Breadth first from ``starts`` (``step(u, role, True)``) and ``seeds``; every visited
+        node is read; ``step(u, role, is_start)`` names the neighbours to go on to."""
+        starts = [k for k in dict.fromkeys(starts) if k[0] != "SEGMENT"]
+        start_set = set(starts)
+        seen = set(starts)
+        frontier = list(starts)
+        for k in seeds:
+            if k not in seen:
+                seen.add(k)
+                frontier.append(k)
+        while frontier:
+            self.load(frontier)
+            nxt: list[Key] = []
+            for u in frontier:
+                if u not in self.nodes:
+                    continue
+                for v in step(u, self.role(u), u in start_set):
+                    if v not in seen:
+                        seen.add(v)
+                        nxt.append(v)
+            frontier = nxt
+        return seen
+
+    def graph(self, extra: Iterable[Node] = ()) -> Any:
+        return build_graph([*self.nodes.values(), *extra], self.rels.values())
+
+
+def _customer_step(reader: _PlantReader) -> Any:
+    def step(u: Key, r: int, start: bool) -> list[Key]:  # as _walk_customer_side
+        if r & (SITE | CPE):
+            return []
+        if not start and r & (ACCESS_NODE | AN_ROOM | AGG | AGG_ROOM):
+            return []
+        return reader.neighbours(u)
+    return step
+
+
+def _uplink_step(reader: _PlantReader) -> Any:
+    # as _uplink_walk, but never through the distribution plant either: an uplink path does
+    # not pass it (trace._uplink_region), so the access nodes whose uplink can use a failed
+    # element are all reached without it
+    def step(u: Key, r: int, start: bool) -> list[Key]:
+        if r & (SITE | CPE):
+            return []
+        if not start and r & (PASSIVE | DIST_POINT | AGG | AGG_ROOM | AGG_HOST):
+            return []
+        return reader.neighbours(u)
+    return step
+
+
+def _region_step(reader: _PlantReader) -> Any:
+    # what trace._uplink_region explores from an access node (or more)
+    def step(u: Key, r: int, start: bool) -> list[Key]:
+        if start:
+            return reader.neighbours(u)
+        if r & (SITE | CPE | PASSIVE | DIST_POINT) or r & AGG or (r & AGG_ROOM
+                                                                    and not r & AGG_HOST):
+            return []
+        if r & AGG_HOST:
+            return [v for v in reader.neighbours(u)
+                    if v[0] == "Equipment" and v in reader.nodes
+                    and own_role("Equipment", reader.nodes[v].props) & AGG]
+        return reader.neighbours(u)
+    return step
+
+
+def _footprint(store: GraphStore, keys: Sequence[Key]) -> tuple[list[Key], list[Rel]]:
+    """The failed nodes and cable sections, from the store: a duct's and a cable's sections,
+    a section itself; a point, room, site or device itself (its devices fail with it)."""
+    nodes: list[Key] = []
+    sections: dict[str, Rel] = {}
+    for label, element_id in keys:
+        if label == "SEGMENT":
+            found = store.get_rels("SEGMENT", [element_id]).values()
+        elif label == "Cable":
+            found = store.find_rels("SEGMENT", cable_id=element_id)
+        elif label == "Duct":
+            found = store.find_rels("SEGMENT", duct_ids=element_id)
+        else:
+            nodes.append((label, element_id))
+            continue
+        for rel in found:
+            sections[rel.id] = rel
+    return nodes, list(sections.values())
+
+
+def store_candidates(store: GraphStore, failed: Iterable[Key]) -> tuple[set[Key], Any]:
+    """:func:`candidate_sites` of the whole network, from bounded store reads.
+
+    The failed sections and nodes are looked up; the walks of :func:`candidate_sites` (the
+    customer side from the failed elements; the access nodes whose uplink could run through
+    them, and the uplink region of each; the customer side of the access nodes hit) are
+    replayed on the store, reading every node they visit with its relationships; the
+    decisions are then taken on the graph of what was read, by the same functions.
+
+    Returns the candidate sites and that graph (it holds the failed elements, to locate the
+    fault on; the failed ducts are in ``G.graph["ducts"]``).
+    """
+    keys = list(dict.fromkeys(failed))
+    failed_set = frozenset(keys)
+    reader = _PlantReader(store)
+    dead_nodes, sections = _footprint(store, keys)
+    reader.load(dead_nodes)
+    # the devices located at a failed node fail with it
+    starts = [k for k in dead_nodes if k in reader.nodes]
+    for key in list(starts):
+        for rel in reader.adj.get(key, ()):
+            placed = reader._placed(rel) if rel.type == "LOCATED_AT" else None
+            if placed is not None and placed[1] == key:
+                starts.append(placed[0])
+    reader.add(sections)
+    seeds = [k for rel in sections for k in (rel.start, rel.end)]
+    reader.walk(starts, seeds, _customer_step(reader))
+    reached = reader.walk(starts, seeds, _uplink_step(reader))
+    access_nodes = sorted(k for k in reached if k in reader.nodes
+                          and reader.role(k) & ACCESS_NODE)
+    region_step = _region_step(reader)
+    for node in access_nodes:
+        reader.walk([node], [], region_step)
+    ducts = [k[1] for k in keys if k[0] == "Duct"]
+    duct_nodes = list(store.get_nodes("Duct", ducts).values()) if ducts else []
+    G = reader.graph(duct_nodes)
+    ix = network_index(G)
+    dead = failed_vertices(ix, failed_set)
+    sites, _ = _walk_customer_side(ix, dead)
+    homes = {v for v in dead if ix.role.get(v, 0) & ACCESS_NODE}
+    for node in access_nodes:
+        if node in ix.role and any(route_elements(ix, p) & failed_set
+                                   for p in uplink_side(ix, node).paths):
+            homes.add(node)
+    if homes:
+        home_starts = [*homes, *(ix.location[n] for n in homes if n in ix.location)]
+        before = len(reader.rels), len(reader.nodes)
+        reader.walk(home_starts, [], _customer_step(reader))
+        if (len(reader.rels), len(reader.nodes)) != before:
+            G = reader.graph(duct_nodes)
+            ix = network_index(G)
+        sites |= _homed_sites(ix, homes)
+    return sites, G
+
+
 def store_impact(store: GraphStore, refs: Iterable[str], *,
                  fault_start: _dt.datetime | None = None,
                  policy: Policy | None = None) -> FaultImpact:
-    """Resolve the references against the store, load the network once and compute the
-    impact (see :func:`fault_impact`). Timings are in ``result.seconds``."""
+    """Resolve the references against the store, find the candidate sites with bounded reads
+    (:func:`store_candidates`), load the graph around them
+    (:func:`~inventory.graph.network.load_site_graph`) and compute the impact (see
+    :func:`fault_impact`): the same result as on the whole network, without loading it.
+    Timings are in ``result.seconds``."""
     started = time.perf_counter()
     keys = resolve_elements(store, refs)
     resolved = time.perf_counter()
-    G = load_impact_graph(store, keys)
+    candidates, footprint = store_candidates(store, keys)
+    found = time.perf_counter()
+    G = (load_site_graph(store, sorted(k[1] for k in candidates)) if candidates
+         else build_graph((), ()))
     loaded = time.perf_counter()
     depots = [(n.id, n.props.get("lon"), n.props.get("lat"))
               for n in store.iter_nodes("MaintenancePoint")
               if n.props.get("lon") is not None and n.props.get("lat") is not None]
     extras = time.perf_counter()
     result = fault_impact(G, keys, depots=depots or None, fault_start=fault_start,
-                          policy=policy)
+                          policy=policy, candidates=candidates, footprint=footprint)
     analysed = time.perf_counter()
     circuits = circuits_of(store, G, [s.site_id for s in result.sites])
     for site in result.sites:
         site.circuits = circuits.get(site.site_id, [])
-    result.seconds = {"resolve": resolved - started, "load": loaded - resolved,
+    result.seconds = {"resolve": resolved - started, "footprint": found - resolved,
+                      "load": loaded - found,
                       "depots": extras - loaded, **result.seconds,
                       "circuits": time.perf_counter() - analysed,
                       "total": time.perf_counter() - started}

@@ -268,6 +268,30 @@ class NetworkIndex:
     stamp: tuple[int, int] = (0, 0)
 
 
+def own_role(label: str, data: dict[str, Any]) -> int:
+    """The roles a node has by itself (its label and properties); a place also gets
+    ``AN_ROOM``, ``AGG_HOST`` (and ``AGG_ROOM``) from the devices located there."""
+    if label == "Site":
+        return SITE
+    if label == "Equipment":
+        role = DEVICE
+        layer = data.get("layer")
+        if layer == "CUSTOMER":
+            role |= CPE
+        elif layer in _AGG_LAYERS:
+            role |= AGG
+        elif _is_access_node(data):
+            role |= ACCESS_NODE
+        if data.get("type") in _PASSIVE_TYPES:
+            role |= PASSIVE
+        return role
+    if label == "Room" and data.get("kind") in _AGG_ROOM_KINDS:
+        return AGG_ROOM
+    if label == "Point" and data.get("kind") in DIST_POINT_KINDS:
+        return DIST_POINT
+    return 0
+
+
 def network_index(G: nx.MultiGraph) -> NetworkIndex:
     """The :class:`NetworkIndex` of ``G``, cached in ``G.graph`` until nodes or edges are added
     or removed (an attribute changed in place needs ``G.graph.pop("_index")``)."""
@@ -279,26 +303,7 @@ def network_index(G: nx.MultiGraph) -> NetworkIndex:
     nodes = G.nodes
     for key, data in nodes(data=True):
         ix.adj[key] = []
-        label = key[0]
-        role = 0
-        if label == "Site":
-            role = SITE
-        elif label == "Equipment":
-            role = DEVICE
-            layer = data.get("layer")
-            if layer == "CUSTOMER":
-                role |= CPE
-            elif layer in _AGG_LAYERS:
-                role |= AGG
-            elif _is_access_node(data):
-                role |= ACCESS_NODE
-            if data.get("type") in _PASSIVE_TYPES:
-                role |= PASSIVE
-        elif label == "Room" and data.get("kind") in _AGG_ROOM_KINDS:
-            role = AGG_ROOM
-        elif label == "Point" and data.get("kind") in DIST_POINT_KINDS:
-            role = DIST_POINT
-        ix.role[key] = role
+        ix.role[key] = own_role(key[0], data)
         ix.elements[key] = (key,)
     for u, v, rel_id, data in G.edges(keys=True, data=True):
         kind = data.get("type")
