@@ -89,15 +89,15 @@ def import_paths(store: GraphStore, paths: Iterable[str | Path], *, dry_run: boo
     ImportReport
         With ``errors`` (nothing written) or the write summary.
     """
-    with _gc_paused():
-        return _import_paths(store, paths, dry_run, crs, progress)
+    return _import_paths(store, paths, dry_run, crs, progress)
 
 
 @contextmanager
-def _gc_paused():
+def gc_paused():
     """No cyclic garbage collection while an import runs: it makes (almost) no cycles,
     and with hundreds of thousands of live rows and records every collection rescans
-    them all (about a fifth of the import's time at 10,000 sites)."""
+    them all (about a fifth of the import's time at 10,000 sites). Process-wide, so it is
+    for a process that does nothing else meanwhile (the CLI), not for the web server."""
     enabled = gc.isenabled()
     if enabled:
         gc.disable()

@@ -32,6 +32,7 @@ def import_command(paths: tuple[str, ...], dry_run: bool, crs: str | None, quiet
     Clean input is written in one transaction; importing it again changes nothing.
     """
     from importers import import_paths
+    from importers.core import gc_paused
 
     bars: dict[str, object] = {}
 
@@ -46,8 +47,9 @@ def import_command(paths: tuple[str, ...], dry_run: bool, crs: str | None, quiet
 
     show_progress = not quiet and sys.stderr.isatty()
     try:
-        report = import_paths(store, paths, dry_run=dry_run, crs=crs,
-                              progress=progress if show_progress else None)
+        with gc_paused():
+            report = import_paths(store, paths, dry_run=dry_run, crs=crs,
+                                  progress=progress if show_progress else None)
     finally:
         for bar in bars.values():
             bar.__exit__(None, None, None)

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -136,46 +136,57 @@ def failed_vertices(ix: NetworkIndex, failed: Iterable[Key]) -> set[Key]:
     return {v for v, elements in ix.elements.items() if any(e in failed for e in elements)}
 
 
-def _walk_customer_side(ix: NetworkIndex, starts: Iterable[Key]) -> tuple[set[Key], set[Key]]:
-    """Sites (and access nodes) that a site-to-access-node route through ``starts`` could
-    belong to: a walk through the passive plant that stops at sites, customer devices,
-    access nodes, rooms hosting them, and aggregation. Start vertices are always expanded."""
-    role, location, adj, segments = ix.role, ix.location, ix.adj, ix.segments
+def _plant_walk(ix: NetworkIndex, starts: Iterable[Key],
+                stops: Callable[[Key, int, bool], bool]) -> None:
+    """Depth-first through the plant from ``starts``: cable sections lead to both their ends,
+    other vertices to their neighbours unless ``stops(vertex, role, is_start)`` says so (it
+    also records what the caller collects)."""
+    role, adj, segments = ix.role, ix.adj, ix.segments
     starts = list(dict.fromkeys(starts))
     start_set = set(starts)
     seen = set(starts)
     stack = list(starts)
-    sites: set[Key] = set()
-    nodes: set[Key] = set()
     while stack:
         u = stack.pop()
         if u[0] == "SEGMENT":
             a, b, _ = segments[u[1]]
             nxt: Iterable[Key] = (a, b)
+        elif stops(u, role.get(u, 0), u in start_set):
+            continue
         else:
-            r = role.get(u, 0)
-            if r & SITE:
-                sites.add(u)
-                continue
-            if r & CPE:
-                place = location.get(u)
-                if place is not None and place[0] == "Site":
-                    sites.add(place)
-                continue
-            if r & ACCESS_NODE:
-                nodes.add(u)
-                if u not in start_set:
-                    continue
-            if r & AN_ROOM and u not in start_set:
-                nodes.update(d for d in ix.devices_at.get(u, ()) if role[d] & ACCESS_NODE)
-                continue
-            if r & (AGG | AGG_ROOM) and u not in start_set:
-                continue
             nxt = [vertex if vertex is not None else nbr for nbr, _, vertex in adj[u]]
         for v in nxt:
             if v not in seen:
                 seen.add(v)
                 stack.append(v)
+
+
+def _walk_customer_side(ix: NetworkIndex, starts: Iterable[Key]) -> tuple[set[Key], set[Key]]:
+    """Sites (and access nodes) that a site-to-access-node route through ``starts`` could
+    belong to: a walk through the passive plant that stops at sites, customer devices,
+    access nodes, rooms hosting them, and aggregation. Start vertices are always expanded."""
+    sites: set[Key] = set()
+    nodes: set[Key] = set()
+
+    def stops(u: Key, r: int, is_start: bool) -> bool:
+        if r & SITE:
+            sites.add(u)
+            return True
+        if r & CPE:
+            place = ix.location.get(u)
+            if place is not None and place[0] == "Site":
+                sites.add(place)
+            return True
+        if r & ACCESS_NODE:
+            nodes.add(u)
+            if not is_start:
+                return True
+        if r & AN_ROOM and not is_start:
+            nodes.update(d for d in ix.devices_at.get(u, ()) if ix.role[d] & ACCESS_NODE)
+            return True
+        return bool(r & (AGG | AGG_ROOM)) and not is_start
+
+    _plant_walk(ix, starts, stops)
     return sites, nodes
 
 
@@ -194,30 +205,16 @@ def _uplink_walk(ix: NetworkIndex, starts: Iterable[Key]) -> set[Key]:
     """Access nodes whose uplink to aggregation may run through ``starts``: an uplink never
     passes a site, a customer device or the aggregation layer, so walking from the failed
     vertices under the same rules and stopping at aggregation reaches every such node."""
-    role, adj, segments = ix.role, ix.adj, ix.segments
-    starts = list(dict.fromkeys(starts))
-    start_set = set(starts)
-    seen = set(starts)
-    stack = list(starts)
     nodes: set[Key] = set()
-    while stack:
-        u = stack.pop()
-        if u[0] == "SEGMENT":
-            a, b, _ = segments[u[1]]
-            nxt: Iterable[Key] = (a, b)
-        else:
-            r = role.get(u, 0)
-            if r & (SITE | CPE):
-                continue
-            if r & ACCESS_NODE:
-                nodes.add(u)
-            if r & (AGG | AGG_ROOM | AGG_HOST) and u not in start_set:
-                continue
-            nxt = [vertex if vertex is not None else nbr for nbr, _, vertex in adj[u]]
-        for v in nxt:
-            if v not in seen:
-                seen.add(v)
-                stack.append(v)
+
+    def stops(u: Key, r: int, is_start: bool) -> bool:
+        if r & (SITE | CPE):
+            return True
+        if r & ACCESS_NODE:
+            nodes.add(u)
+        return bool(r & (AGG | AGG_ROOM | AGG_HOST)) and not is_start
+
+    _plant_walk(ix, starts, stops)
     return nodes
 
 
