@@ -319,3 +319,26 @@ def test_every_page_links_json(client):
     for path in ("/", f"/sites/{entry['site_id']}", "/search?q=S-0000017",
                  f"/elements/Duct/{entry['element_id']}", "/audit"):
         assert re.search(r'href="/api/[^"]+"', _text(client.get(path))), path
+
+
+@pytest.mark.parametrize("label", ["Site", "Customer", "Equipment", "SEGMENT", "Duct"])
+@pytest.mark.parametrize("element_id", ["S-0001", "a b/c", "机房 1#", "x?y&z=%2F", "<b>"])
+def test_element_links_match_url_for(app, label, element_id):
+    """web.links builds hrefs without url_for (speed); they must be url_for's exactly."""
+    from flask import url_for
+    from markupsafe import escape
+
+    from web import links
+
+    with app.test_request_context("/"):
+        if label == "Site":
+            expected = url_for("sites.show", site_id=element_id)
+        elif label == "Customer":
+            expected = url_for("customers.show", customer_id=element_id)
+        else:
+            expected = url_for("elements.show", kind=label, element_id=element_id)
+        assert links.element_url(label, element_id) == expected
+        assert links.element_link(label, element_id, "<i>") == \
+            f'<a href="{escape(expected)}">&lt;i&gt;</a>'
+        assert links.element_url("Unknown", element_id) is None
+        assert links.element_link("Unknown", element_id) == escape(element_id)

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from inventory.errors import InventoryError, NotFound, StoreUnavailable, ValidationError
 from web import config as config_module
+from web import links
 from web.extensions import csrf, store_ext
 from web.i18n import current_lang, t, t_enum
 from web.users import LoginThrottle, UserDB
@@ -47,7 +48,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.jinja_env.autoescape = True  # also for templates not ending in .html
     app.jinja_env.globals.update(t=t, t_enum=t_enum, lang=current_lang, fmt_km=_fmt_km,
-                                 fmt_m=_fmt_m, nav_items=NAV_ITEMS)
+                                 fmt_m=_fmt_m, nav_items=NAV_ITEMS,
+                                 element_link=links.element_link, step_link=links.step_link)
     app.jinja_env.filters["yesno"] = lambda v: t("yes") if v else (t("no") if v is not None
                                                                        else "")
 

@@ -32,7 +32,7 @@ import heapq
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import networkx as nx
@@ -736,9 +736,14 @@ class Step:
     duct_maintainers: list[str] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("duct_maintainers")
+        # by hand: dataclasses.asdict deep-copies recursively, and a site page has
+        # hundreds of steps
+        data = {name: getattr(self, name) for name in _STEP_FIELDS}
+        data["duct_ids"] = list(self.duct_ids)
         return data
+
+
+_STEP_FIELDS = tuple(f.name for f in fields(Step) if f.name != "duct_maintainers")
 
 
 @dataclass
