@@ -22,6 +22,7 @@ from inventory.graph.store import (
     Key,
     Node,
     Rel,
+    StopRule,
     Subgraph,
     WriteSummary,
     canonical,
@@ -51,6 +52,22 @@ def _strip_id(props: dict[str, Any]) -> dict[str, Any]:
 def _rel_from_record(rec: Any) -> Rel:
     return Rel(rec["type"], rec["id"], (rec["s_label"], rec["s_id"]),
                (rec["e_label"], rec["e_id"]), _strip_id(dict(rec["props"])))
+
+
+def _rule_predicate(rule: StopRule, var: str, params: dict[str, Any]) -> str:
+    """``rule`` as a Cypher predicate on node ``var``; names from the allow-lists, values
+    as parameters. coalesce: a missing property is null in Cypher, and must not match (in
+    Python ``props.get(name) in values`` is False)."""
+    through = " OR ".join(f"{var}:`{check_label(label)}`" for label in sorted(rule.through))
+    clauses = [f"({through or 'false'})"]
+    for label, props in rule.stops:
+        stop = [f"{var}:`{check_label(label)}`"]
+        for name, values in props:
+            param = f"v{len(params)}"
+            params[param] = sorted(values, key=repr)
+            stop.append(f"coalesce({var}.`{check_prop(label, name)}` IN ${param}, false)")
+        clauses.append(f"NOT ({' AND '.join(stop)})")
+    return " AND ".join(clauses)
 
 
 def _one_line(exc: object) -> str:
@@ -350,14 +367,74 @@ class Neo4jStore(GraphStore):
     def subgraph(self, seeds: Iterable[Key], hops: int,
                  expand: Callable[[Node], bool] | None = None,
                  rel_types: Iterable[str] | None = None) -> Subgraph:
-        """:meth:`GraphStore.subgraph` in one read transaction, one query per hop, walked
-        by element id (the generic version opens a session per label and hop and looks
-        every frontier key up again by label and id)."""
+        """:meth:`GraphStore.subgraph`. Without ``expand`` or with a
+        :class:`~inventory.graph.store.StopRule`, the whole walk is one query (the server's
+        breadth-first variable-length expand, the rule inlined as its per-step predicate);
+        with any other callable, one query per hop in one read transaction."""
         by_label: dict[str, list[str]] = {}
         for label, element_id in dict.fromkeys(seeds):
             by_label.setdefault(check_label(label), []).append(element_id)
-
         types = None if rel_types is None else sorted({check_rel_type(t) for t in rel_types})
+        if expand is None or isinstance(expand, StopRule):
+            return self._walk(by_label, hops, expand, types)
+        return self._walk_per_hop(by_label, hops, expand, types)
+
+    def _walk(self, by_label: dict[str, list[str]], hops: int, rule: StopRule | None,
+              types: list[str] | None) -> Subgraph:
+        """The walk in one query. The nodes expanded are the seeds and every node reachable
+        from a seed in at most ``hops - 1`` steps through nodes the rule expands; the result
+        is them, their neighbours and their relationships: what the per-hop walk finds."""
+        params: dict[str, Any] = {}
+        seeds = []
+        for i, (label, ids) in enumerate(by_label.items()):
+            params[f"s{i}"] = ids
+            seeds.append(f"UNWIND $s{i} AS id MATCH (s:`{label}` {{id: id}}) RETURN s")
+        if not seeds:
+            return Subgraph()
+        if types is not None and not types:
+            hops = min(hops, 0)  # no relationship may be followed
+        rel = "" if types is None else ":" + "|".join(f"`{t}`" for t in types)
+        query = f"CALL () {{ {' UNION '.join(seeds)} }} "
+        if hops <= 0:
+            query += "RETURN collect(s) AS xs, [] AS rs, [] AS ms"
+        else:
+            if hops > 1:
+                where = "" if rule is None else " WHERE " + _rule_predicate(rule, "b", params)
+                query += f"MATCH (s) ((a)-[{rel}]-(b){where}){{0,{hops - 1}}} (x) "
+            else:
+                query += "WITH s AS x "
+            query += (f"WITH collect(DISTINCT x) AS xs UNWIND xs AS x "
+                      f"OPTIONAL MATCH (x)-[r{rel}]-(m) "
+                      "RETURN xs, collect(DISTINCT r) AS rs, collect(DISTINCT m) AS ms")
+        records = self._read(query, **params)
+        if not records:  # no seed exists
+            return Subgraph()
+        rec = records[0]
+        key_of: dict[str, Key] = {}
+        found: dict[Key, Node] = {}
+        for entity in (*rec["xs"], *rec["ms"]):
+            if entity.element_id not in key_of:
+                props = dict(entity)
+                node = Node(next(iter(entity.labels)), props.pop("id"), props)
+                key_of[entity.element_id] = node.key
+                found[node.key] = node
+        graph = Subgraph()
+        for label, ids in by_label.items():  # seeds first, as the per-hop walk has them
+            for element_id in ids:
+                if (label, element_id) in found:
+                    graph.nodes[(label, element_id)] = found.pop((label, element_id))
+        graph.nodes.update(sorted(found.items()))
+        rels = []
+        for entity in rec["rs"]:
+            props = dict(entity)
+            rels.append(Rel(entity.type, props.pop("id"), key_of[entity.start_node.element_id],
+                            key_of[entity.end_node.element_id], props))
+        graph.rels.update(sorted(((r.type, r.id), r) for r in rels))
+        return graph
+
+    def _walk_per_hop(self, by_label: dict[str, list[str]], hops: int,
+                      expand: Callable[[Node], bool], types: list[str] | None) -> Subgraph:
+        """The walk for an arbitrary ``expand`` callable: one query per hop, by element id."""
 
         def work(tx: ManagedTransaction) -> Subgraph:
             graph = Subgraph()
@@ -403,7 +480,7 @@ class Neo4jStore(GraphStore):
                     if node.key in graph.nodes:
                         continue
                     graph.nodes[node.key] = node
-                    if expand is None or expand(node):
+                    if expand(node):
                         frontier.append(eid)
             return graph
 

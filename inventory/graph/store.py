@@ -112,6 +112,49 @@ def canonical(props: dict[str, Any]) -> str:
     return _CANONICAL.encode(props)
 
 
+@dataclass(frozen=True, init=False)
+class StopRule:
+    """An ``expand`` rule for :meth:`GraphStore.subgraph`, declared as data rather than code,
+    so that a store can run the whole walk in its own query (Neo4j does: one query instead
+    of one per hop). Called as ``rule(node)`` it answers like any expand function.
+
+    The walk goes on from a node whose label is one of ``through`` unless the node matches
+    one of the ``stops``: ``(label, {property: values})``, a node of that label whose every
+    listed property has one of the values (a missing property matches no value, as
+    ``props.get(name) in values``). Property names come from the model's field lists.
+
+    >>> rule = StopRule({"Room", "Point"}, ("Room", {"kind": {"ACCESS"}}))
+    >>> rule(Node("Room", "R1", {"kind": "ACCESS"})), rule(Node("Room", "R2", {}))
+    (False, True)
+    >>> rule(Node("Site", "S1"))
+    False
+    """
+
+    through: frozenset[str]
+    stops: tuple[tuple[str, tuple[tuple[str, frozenset[Any]], ...]], ...]
+
+    def __init__(self, through: Iterable[str],
+                 *stops: tuple[str, dict[str, Iterable[Any]]]) -> None:
+        # Normalised to sorted tuples: hashable, and the same query text for the same rule.
+        object.__setattr__(self, "through", frozenset(check_label(lb) for lb in through))
+        object.__setattr__(self, "stops", tuple(
+            (check_label(label), tuple(sorted((check_prop(label, name), frozenset(values))
+                                              for name, values in props.items())))
+            for label, props in stops))
+
+    def also(self, *stops: tuple[str, dict[str, Iterable[Any]]]) -> StopRule:
+        """The same rule with more stops."""
+        return StopRule(self.through, *((label, dict(props)) for label, props in self.stops),
+                        *stops)
+
+    def __call__(self, node: Node) -> bool:
+        if node.label not in self.through:
+            return False
+        return not any(node.label == label
+                       and all(node.props.get(name) in values for name, values in props)
+                       for label, props in self.stops)
+
+
 class GraphStore(ABC):
     """The contract. Implementations: :class:`~inventory.graph.sqlite_store.SqliteStore`
     (embedded default) and :class:`~inventory.graph.neo4j_store.Neo4jStore`."""
