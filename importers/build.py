@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from importers import coords
 from importers.readers import Table
 from importers.spec import ENTITIES, LABEL_PREFIXES, MAX_CELL, REL_OF_ENTITY, Column
+from importers.spec import text as spec_text
 from inventory.errors import ImportRowError, ValidationError
 from inventory.geo.crs import WGS84, parse_crs
 from inventory.graph.store import GraphStore, Key, Node, Rel
@@ -26,6 +26,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Relationships whose start has exactly one of them get an id naming that start (and
 # slot), so that a changed export moves the relationship instead of adding a second one.
 _SLOT_RELS = {"HAS_SITE", "LOCATED_AT", "SERVED_BY"}
+# error() shows a value longer than 80 characters as its first 77 and "…"; a row keeps
+# this much of a cell, enough for the same message.
+_KEEP = 81
+# The columns whose cells a check after parsing may quote or look at (ids, references,
+# coordinates, routes, lengths): a row keeps those cells and drops the others.
+_SHARED_LIMIT = 1000
+_LATER = frozenset({"id", "lon", "lat", "crs", "geometry", "length_m", "cores_used"})
 
 
 def slot_rel_id(rel_type: str, owner: str) -> str:
@@ -33,22 +40,37 @@ def slot_rel_id(rel_type: str, owner: str) -> str:
     return f"{rel_type}:{owner}"
 
 
-@dataclass
 class Row:
-    """One data row of one table: typed values and where each came from."""
+    """One data row of one table: typed values and where each came from.
 
-    table: Table
-    number: int
-    values: dict[str, Any] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)   # column name -> header as written
-    raw: dict[str, str] = field(default_factory=dict)       # column name -> cell text
-    ok: bool = True
-    refs: dict[str, Any] = field(default_factory=dict)      # column -> Key or [Key]
-    lonlat: tuple[float, float] | None = None               # WGS84, once checked
+    Slots, per-table column maps and only the cells that a later message may quote keep a
+    row small: a 100,000-site import holds 1.4 million of them until its records are built.
+    """
 
-    @property
-    def id(self) -> str | None:
-        return self.values.get("id")
+    __slots__ = ("table", "number", "values", "columns", "kept", "cells", "ok", "refs",
+                 "lonlat", "id")
+
+    def __init__(self, table: Table, number: int, columns: dict[str, tuple[int, str]],
+                 kept: dict[str, int], cells: tuple[str, ...]):
+        self.table = table
+        self.number = number
+        self.values: dict[str, Any] = {}
+        self.columns = columns  # column name -> (cell index, header as written)
+        self.kept = kept        # column name -> index in cells, for the columns in _LATER
+        self.cells = cells      # those cells as read (long ones cut, see _KEEP)
+        self.ok = True
+        self.refs: dict[str, Any] | None = None  # column -> Key or [Key], once resolved
+        self.lonlat: tuple[float, float] | None = None  # WGS84, once checked
+        self.id: str | None = None
+
+    def raw(self, name: str) -> str:
+        """The cell of column ``name`` as read, for a column in _LATER ("" when empty)."""
+        where = self.kept.get(name)
+        return "" if where is None else self.cells[where]
+
+    def ref(self, name: str) -> Any:
+        """The resolved reference of a column (a Key or a list of Keys), or None."""
+        return None if self.refs is None else self.refs.get(name)
 
 
 class Builder:
@@ -73,10 +95,10 @@ class Builder:
         table = row.table if isinstance(row, Row) else row
         number = row.number if isinstance(row, Row) else table.header_row
         header = column
-        if isinstance(row, Row) and column in row.headers:
-            header = row.headers[column]
+        if isinstance(row, Row) and column in row.columns:
+            header = row.columns[column][1]
             if value is None:
-                value = row.raw.get(column) or None
+                value = row.raw(column) or None
         if isinstance(row, Row):
             row.ok = False
         if isinstance(value, str) and len(value) > 80:
@@ -87,15 +109,30 @@ class Builder:
     def parse(self, tables: list[Table]) -> None:
         total = sum(len(t.rows) for t in tables)
         for table in tables:
-            # rows of a table with a missing column are still read: their other cells get
-            # checked, and their ids still count for references from other files
-            columns, complete = self._map_headers(table)
-            plan = [(index, column, column.name, table.headers[index], column.parse,
-                     column.required) for index, column in columns.items()]
-            for number, cells in table.rows:
-                self._parse_row(table, plan, number, cells).ok &= complete
+            self.parse_table(table)
             if self.progress:
                 self.progress("check", len(table.rows), total)
+
+    def parse_table(self, table: Table) -> None:
+        """Check one table's cells; its rows may be dropped afterwards (the Rows keep what
+        the later checks and messages need)."""
+        # rows of a table with a missing column are still read: their other cells get
+        # checked, and their ids still count for references from other files
+        columns, complete = self._map_headers(table)
+        plan = [(index, column.name, table.headers[index], column.parse, column.required)
+                for index, column in columns.items()]
+        where = {name: (index, header) for index, name, header, _, _ in plan}
+        later = [name for name, column in ((c.name, c) for c in columns.values())
+                 if name in _LATER or column.refs]
+        kept = {name: i for i, name in enumerate(later)}
+        keep = [where[name][0] for name in later]
+        # one str object per distinct value of a repetitive text column (status, vendor,
+        # district …): a big import holds millions of cells; a column that turns out to be
+        # varied (names, addresses) stops being shared after _SHARED_LIMIT values
+        shared = {c.name: {} for c in columns.values() if c.parse is spec_text}
+        for number, cells in table.rows:
+            self._parse_row(table, plan, where, kept, keep, number, cells,
+                            shared).ok &= complete
 
     def _map_headers(self, table: Table) -> tuple[dict[int, Column], bool]:
         """Column index -> Column, and whether every required column is there."""
@@ -128,10 +165,15 @@ class Builder:
                                            f"({column.headers[0]})")
         return mapped, not missing
 
-    def _parse_row(self, table: Table, plan: list[tuple[int, Column, str, str, Any, bool]],
-                   number: int, cells: list[str]) -> Row:
-        """``plan``: (index, column, name, header, parse, required) per mapped column."""
-        row = Row(table, number)
+    def _parse_row(self, table: Table, plan: list[tuple[int, str, str, Any, bool]],
+                   where: dict[str, tuple[int, str]], kept: dict[str, int], keep: list[int],
+                   number: int, cells: list[str], shared: dict[str, dict[str, str]]) -> Row:
+        """``plan``: (index, name, header, parse, required) per mapped column; ``keep``:
+        the indexes of the cells the row keeps (``kept`` maps their names)."""
+        n_cells = len(cells)
+        row = Row(table, number, where, kept, tuple(
+            "" if i >= n_cells else cells[i] if len(cells[i]) <= _KEEP else cells[i][:_KEEP]
+            for i in keep))
         n_headers = len(table.headers)
         if len(cells) > n_headers:
             extra = [c for c in cells[n_headers:] if c]
@@ -142,33 +184,45 @@ class Builder:
         bad_cells = table.bad_cells
         # one search over the row; cell by cell only when it found something
         control = _CONTROL.search("".join(cells)) is not None
-        n_cells = len(cells)
-        headers, raw, values = row.headers, row.raw, row.values
-        for index, _column, name, header, parse, required in plan:
+        values = row.values
+        for index, name, _header, parse, required in plan:
             text = cells[index] if index < n_cells else ""
-            headers[name] = header
-            raw[name] = text
             bad = bad_cells.get((number, index)) if bad_cells else None
+            # messages here quote the cell itself (the row keeps only some cells)
             if bad:
-                self.error(row, name, bad)
+                self.error(row, name, bad, value=text or None)
             elif len(text) > MAX_CELL:
                 self.error(row, name, f"cell is {len(text):,} characters long; "
-                                      f"at most {MAX_CELL:,} are accepted")
+                                      f"at most {MAX_CELL:,} are accepted", value=text)
             elif control and _CONTROL.search(text):
                 char = _CONTROL.search(text)[0]
                 self.error(row, name, f"contains a control character "
-                                      f"(U+{ord(char):04X})")
+                                      f"(U+{ord(char):04X})", value=text)
             elif not text:
                 if required:
                     self.error(row, name, f"{name} is required")
             else:
                 try:
-                    values[name] = parse(text)
+                    value = parse(text)
                 except (ValueError, TypeError, OverflowError, ValidationError) as exc:
                     message = exc.message if isinstance(exc, ValidationError) else str(exc)
-                    self.error(row, name, message)
+                    self.error(row, name, message, value=text)
+                    continue
+                same = shared.get(name)
+                if same is not None:
+                    value = same.setdefault(value, value)
+                    if len(same) > _SHARED_LIMIT:
+                        del shared[name]
+                values[name] = value
+        row.id = values.get("id")
         self.rows[table.entity.key].append(row)
         return row
+
+    def finish(self) -> None:
+        """After every table is parsed: ids, references, then the records."""
+        self.register_ids()
+        self.resolve()
+        self.build()
 
     # -- 2. ids: unique per entity, and known for references
     def register_ids(self) -> None:
@@ -212,6 +266,8 @@ class Builder:
                     for label, element_id in items]
             if None in keys:
                 continue
+            if row.refs is None:
+                row.refs = {}
             row.refs[column.name] = keys if column.many else keys[0]
             plain = [k[1] for k in keys]
             row.values[column.name] = plain if column.many else plain[0]
@@ -261,26 +317,27 @@ class Builder:
                     self._duct_geometry(row)
                 self._node(label, row)
         for row in self.rows["sites"]:
-            if row.ok and "customer_id" in row.refs:
+            if row.ok and row.ref("customer_id"):
                 self._rel(row, "HAS_SITE", slot_rel_id("HAS_SITE", row.id),
-                          row.refs["customer_id"], ("Site", row.id))
+                          row.ref("customer_id"), ("Site", row.id))
         for row in self.rows["equipment"]:
-            if row.ok and "location_id" in row.refs:
+            if row.ok and row.ref("location_id"):
                 self._rel(row, "LOCATED_AT", slot_rel_id("LOCATED_AT", row.id),
-                          ("Equipment", row.id), row.refs["location_id"])
+                          ("Equipment", row.id), row.ref("location_id"))
         for row in self.rows["circuits"]:
             for end, column in (("A", "a_end"), ("Z", "z_end")):
-                if row.ok and column in row.refs:
+                if row.ok and row.ref(column):
                     # one relationship per end, even when both ends are the same site
                     self._rel(row, "TERMINATES_AT", rel_id("TERMINATES_AT", row.id, end),
-                              ("Circuit", row.id), row.refs[column], {"end": end})
+                              ("Circuit", row.id), row.ref(column), {"end": end})
         self._sections()
         for row in self.rows["patches"]:
-            if "a_id" in row.refs and row.refs.get("a_id") == row.refs.get("z_id"):
+            a, z = row.ref("a_id"), row.ref("z_id")
+            if a is not None and a == z:
                 self.error(row, "z_id", "a patch joins a device to itself")
-            if row.ok and "a_id" in row.refs and "z_id" in row.refs:
+            if row.ok and a is not None and z is not None:
                 props = {"name": row.values["name"]} if "name" in row.values else {}
-                self._rel(row, "PATCH", row.id, row.refs["a_id"], row.refs["z_id"], props)
+                self._rel(row, "PATCH", row.id, a, z, props)
         self._served_by()
 
     def _coordinates(self, row: Row) -> None:
@@ -291,7 +348,7 @@ class Builder:
             return
         if ("lon" in row.values) != ("lat" in row.values):
             missing = "lat" if "lon" in row.values else "lon"
-            if not row.raw.get(missing):  # a bad number is already reported
+            if not row.raw(missing):  # a bad number is already reported
                 self.error(row, missing, "longitude and latitude come together")
             return
         crs = self._crs(row)
@@ -331,7 +388,7 @@ class Builder:
             return None
 
     def _default_tier(self, row: Row, customers: dict[str, Row]) -> None:
-        key = row.refs.get("customer_id")
+        key = row.ref("customer_id")
         if key is None:
             return
         customer = customers.get(key[1])
@@ -357,6 +414,8 @@ class Builder:
             self.error(row, exc.field, exc.message, value=exc.value)
             return
         del clean["id"]  # the id is the node's key, not a property
+        # nothing reads the row's values after this: one dict instead of two per record
+        row.values = clean
         self.nodes.append(Node(label, row.id, clean))
 
     def _rel(self, row: Row, rel_type: str, element_id: str, start: Key, end: Key,
@@ -372,7 +431,7 @@ class Builder:
     def _sections(self) -> None:
         for row in self.rows["cable_sections"]:
             values = row.values
-            a, z = row.refs.get("a_id"), row.refs.get("z_id")
+            a, z = row.ref("a_id"), row.ref("z_id")
             if a is not None and a == z:
                 self.error(row, "z_id", "a cable section cannot start and end at the same "
                                         "place")
@@ -383,13 +442,13 @@ class Builder:
             if points is not None:
                 values["geometry"] = coords.to_wkt(points)
                 values["geometry_approx"] = False
-            elif "geometry" not in row.raw or not row.raw["geometry"]:
+            elif not row.raw("geometry"):
                 ends = [self._location(k) for k in (a, z)] if a and z else [None]
                 if None not in ends and ends[0] != ends[1]:
                     points = ends
                     values["geometry"] = coords.to_wkt(points)
                     values["geometry_approx"] = True
-            if points and "length_m" not in values and not row.raw.get("length_m"):
+            if points and "length_m" not in values and not row.raw("length_m"):
                 values["length_m"] = coords.route_length_m(points)
             if not row.ok or a is None or z is None:
                 continue
@@ -402,7 +461,7 @@ class Builder:
         if label == "Equipment":
             row = self.imported.get("Equipment", {}).get(element_id)
             if row is not None:
-                where = row.refs.get("location_id")
+                where = row.ref("location_id")
             else:
                 rel = self.store.get_rel("LOCATED_AT", slot_rel_id("LOCATED_AT", element_id))
                 where = rel.end if rel else None
@@ -451,7 +510,5 @@ def check(store: GraphStore, tables: Iterable[Table], crs: str = WGS84,
     """Run every check and build the records; see ``Builder.errors``."""
     builder = Builder(store, crs, progress)
     builder.parse(list(tables))
-    builder.register_ids()
-    builder.resolve()
-    builder.build()
+    builder.finish()
     return builder

@@ -17,6 +17,7 @@ import csv
 import io
 import math
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -42,6 +43,10 @@ class Table:
     rows: list[tuple[int, list[str]]] = field(default_factory=list)
     # (row, column index) -> message, for cells the reader already knows are bad
     bad_cells: dict[tuple[int, int], str] = field(default_factory=dict)
+    #: how many data rows were read (``rows`` may have been dropped once checked)
+    count: int = 0
+    #: bytes of input this table came from, for a progress bar
+    size: int = 0
 
 
 @dataclass
@@ -97,8 +102,11 @@ def _delimiter(text: str) -> str:
 class Reader:
     """Collects tables and problems from any number of paths."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_table: Callable[[Table], None] | None = None) -> None:
         self.result = ReadResult()
+        # called with each table as soon as it is read, so that a caller can check its
+        # rows and drop them before the next file is read (memory of a big import)
+        self.on_table = on_table
 
     def error(self, file: str, message: str, row: int | None = None,
               column: str | None = None, value: Any = None) -> None:
@@ -155,7 +163,8 @@ class Reader:
                     member = f"{shown}:{name}"
                     suffix = Path(base).suffix.lower()
                     if suffix in CSV_SUFFIXES:
-                        self.read_csv(member, archive.read(info), base)
+                        self.read_csv(member, archive.read(info), base,
+                                      info.compress_size)
                     elif suffix in XLSX_SUFFIXES:
                         self.read_xlsx(member, archive.read(info))
                     else:
@@ -166,7 +175,8 @@ class Reader:
             self.error(shown, f"not a readable ZIP file: {exc}")
 
     # -- CSV
-    def read_csv(self, shown: str, data: bytes, name: str | None = None) -> None:
+    def read_csv(self, shown: str, data: bytes, name: str | None = None,
+                 size: int | None = None) -> None:
         entity = self._entity(shown, name or shown)
         if entity is None:
             return
@@ -189,7 +199,7 @@ class Reader:
                            "most 10,000 are accepted (or an unclosed quote)")
             self.error(shown, message, row=number + 1)
             return
-        self._table(shown, entity, records)
+        self._table(shown, entity, records, size=len(data) if size is None else size)
 
     # -- XLSX
     def read_xlsx(self, shown: str, data: bytes) -> None:
@@ -232,7 +242,8 @@ class Reader:
                         values_book = openpyxl.load_workbook(io.BytesIO(data), read_only=True,
                                                              data_only=True)
                     self._cached_values(values_book[sheet.title], records, formulas, bad)
-                self._table(member, entity, records, bad)
+                self._table(member, entity, records, bad,
+                            size=len(data) // len(book.worksheets))
         except Exception as exc:
             self.error(where.get("file", shown),
                        f"not a readable XLSX workbook: {type(exc).__name__}: {exc}",
@@ -268,14 +279,18 @@ class Reader:
         return entity
 
     def _table(self, shown: str, entity: Entity, records: list[tuple[int, list[str]]],
-               bad: dict[tuple[int, int], str] | None = None) -> None:
+               bad: dict[tuple[int, int], str] | None = None, size: int = 0) -> None:
         rows = [(n, [c.strip() for c in cells]) for n, cells in records]
+        del records[:]  # one copy of the cells at a time
         rows = [(n, cells) for n, cells in rows if any(cells)]
         if not rows:
             self.error(shown, "the file is empty: no header row")
             return
         (header_row, headers), data = rows[0], rows[1:]
-        self.result.tables.append(Table(shown, entity, headers, header_row, data, bad or {}))
+        table = Table(shown, entity, headers, header_row, data, bad or {}, len(data), size)
+        self.result.tables.append(table)
+        if self.on_table is not None:
+            self.on_table(table)
 
 
 def _zip_name(info: zipfile.ZipInfo) -> str:
@@ -292,9 +307,26 @@ def _zip_name(info: zipfile.ZipInfo) -> str:
     return info.filename
 
 
-def read_paths(paths: list[str | Path]) -> ReadResult:
-    """Read every path (folder, CSV, ZIP or XLSX) into tables, collecting problems."""
-    reader = Reader()
+def read_paths(paths: list[str | Path],
+               on_table: Callable[[Table], None] | None = None) -> ReadResult:
+    """Read every path (folder, CSV, ZIP or XLSX) into tables, collecting problems;
+    ``on_table(table)`` is called as each table is read (see :class:`Reader`)."""
+    reader = Reader(on_table)
     for path in paths:
         reader.read_path(Path(path))
     return reader.result
+
+
+def input_size(paths: list[str | Path]) -> int:
+    """Bytes of the files :func:`read_paths` would read (a progress bar's length)."""
+    total = 0
+    for path in map(Path, paths):
+        try:
+            if path.is_dir():
+                total += sum(p.stat().st_size for p in path.iterdir() if p.is_file() and
+                             p.suffix.lower() in CSV_SUFFIXES + XLSX_SUFFIXES + (".zip",))
+            elif path.is_file():
+                total += path.stat().st_size
+        except OSError:
+            pass
+    return total
