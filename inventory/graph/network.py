@@ -62,7 +62,8 @@ DIST_POINT_KINDS = frozenset({"FIBER_BOX", "BRANCH_CLOSURE"})
 
 # --- building ----------------------------------------------------------------------------------
 
-def build_graph(nodes: Iterable[Node], rels: Iterable[Rel]) -> nx.MultiGraph:
+def build_graph(nodes: Iterable[Node], rels: Iterable[Rel], *,
+                intern_strings: bool = False) -> nx.MultiGraph:
     """Build the analysis graph from store records.
 
     Parameters
@@ -73,6 +74,9 @@ def build_graph(nodes: Iterable[Node], rels: Iterable[Rel]) -> nx.MultiGraph:
     rels : iterable of Rel
         SEGMENT, LOCATED_AT and PATCH become edges; a relationship whose end is not among
         ``nodes`` is dropped (it lies outside the loaded subgraph).
+    intern_strings : bool
+        Intern the property names and short values (a whole network: a third less memory,
+        a little more time).
 
     Returns
     -------
@@ -88,21 +92,23 @@ def build_graph(nodes: Iterable[Node], rels: Iterable[Rel]) -> nx.MultiGraph:
     >>> G.edges[("Site", "S1"), ("Point", "P1"), "SEG-1"]["length_m"]
     120.0
     """
+    # interning pays for a whole network (memory) but not for one site's graph (time)
+    copy = _interned if intern_strings else dict
     G = nx.MultiGraph()
     G.graph.update(cables={}, ducts={}, customers={})
     tables = {"Cable": G.graph["cables"], "Duct": G.graph["ducts"],
               "Customer": G.graph["customers"]}
     for node in nodes:
         if node.label in PHYSICAL_LABELS:
-            G.add_node(node.key, **_interned(node.props), label=node.label, id=node.id)
+            G.add_node(node.key, **copy(node.props), label=node.label, id=node.id)
         elif node.label in tables:
-            tables[node.label][node.id] = _interned(node.props)
+            tables[node.label][node.id] = copy(node.props)
     for rel in rels:
         if rel.type not in PHYSICAL_RELS:
             continue
         if rel.start not in G or rel.end not in G:
             continue
-        G.add_edge(rel.start, rel.end, key=rel.id, **_interned(rel.props), type=rel.type,
+        G.add_edge(rel.start, rel.end, key=rel.id, **copy(rel.props), type=rel.type,
                    id=rel.id)
     return G
 
@@ -233,7 +239,7 @@ def load_network(store: GraphStore) -> nx.MultiGraph:
         for rel_type in PHYSICAL_RELS:
             yield from store.iter_rels(rel_type)
 
-    return build_graph(nodes(), rels())
+    return build_graph(nodes(), rels(), intern_strings=True)
 
 
 def _is_access_node(props: dict[str, Any]) -> bool:
