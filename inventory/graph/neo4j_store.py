@@ -40,18 +40,26 @@ PAGE = 5000
 logging.getLogger("neo4j").addHandler(logging.NullHandler())
 logging.getLogger("neo4j").propagate = False
 
-_REL_RETURN = ("type(r) AS type, r.id AS id, properties(r) AS props, "
-               "labels(startNode(r))[0] AS s_label, startNode(r).id AS s_id, "
-               "labels(endNode(r))[0] AS e_label, endNode(r).id AS e_id")
+# Reads return their records collected into one list (``RETURN collect(...)``): the driver's
+# cost per record (a Record, its keys, hydration) is most of the time of a read of many small
+# records, while one list is decoded in one go (by the Rust extension, neo4j-rust-ext).
+# A relationship is the row _REL_ROW of the pattern (a)-[r]->(b).
+_REL_ROW = "[type(r), properties(r), labels(a)[0], a.id, labels(b)[0], b.id]"
 
 
 def _strip_id(props: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k != "id"}
 
 
-def _rel_from_record(rec: Any) -> Rel:
-    return Rel(rec["type"], rec["id"], (rec["s_label"], rec["s_id"]),
-               (rec["e_label"], rec["e_id"]), _strip_id(dict(rec["props"])))
+def _node(label: str, props: dict[str, Any]) -> Node:
+    """A node from its ``properties(n)`` (a fresh dict from the driver)."""
+    element_id = props.pop("id")
+    return Node(label, element_id, props)
+
+
+def _rel_from_row(row: list[Any]) -> Rel:
+    rel_type, props, s_label, s_id, e_label, e_id = row
+    return Rel(rel_type, props["id"], (s_label, s_id), (e_label, e_id), _strip_id(props))
 
 
 def _rule_predicate(rule: StopRule, var: str, params: dict[str, Any]) -> str:
@@ -146,6 +154,10 @@ class Neo4jStore(GraphStore):
         with self._session() as session:
             return session.execute_read(work)
 
+    def _collected(self, query: str, **params: Any) -> list[Any]:
+        """The one list a ``RETURN collect(...)`` query answers (see _REL_ROW)."""
+        return self._read(query, **params)[0][0]
+
     @_translate_errors
     def init(self) -> None:
         with self._session() as session:
@@ -196,23 +208,28 @@ class Neo4jStore(GraphStore):
         for node in batch:
             by_label.setdefault(node.label, []).append(node)
         for label, group in by_label.items():
-            existing = {rec["id"]: canonical(_strip_id(dict(rec["props"]))) for rec in tx.run(
+            existing = {props["id"]: canonical(_strip_id(props)) for props in tx.run(
                 f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
-                "RETURN n.id AS id, properties(n) AS props", ids=[n.id for n in group])}
-            rows = []
+                "RETURN collect(properties(n))", ids=[n.id for n in group]).single()[0]}
+            new, changed = [], []
             for node in group:
                 old = existing.get(node.id)
                 if old is None:
                     summary.created[label] += 1
+                    new.append({**node.props, "id": node.id})
                 elif old != canonical(node.props):
                     summary.updated[label] += 1
+                    changed.append({"id": node.id, "props": {**node.props, "id": node.id}})
                 else:
                     summary.unchanged[label] += 1
-                    continue
-                rows.append({"id": node.id, "props": {**node.props, "id": node.id}})
-            if rows:
-                tx.run(f"UNWIND $rows AS row MERGE (n:`{label}` {{id: row.id}}) "
-                       "SET n = row.props", rows=rows).consume()
+            # CREATE what the pre-read found absent: cheaper than MERGE, and the uniqueness
+            # constraint still refuses a node another transaction created meanwhile.
+            if new:
+                tx.run(f"UNWIND $rows AS props CREATE (n:`{label}`) SET n = props",
+                       rows=new).consume()
+            if changed:
+                tx.run(f"UNWIND $rows AS row MATCH (n:`{label}` {{id: row.id}}) "
+                       "SET n = row.props", rows=changed).consume()
 
     @staticmethod
     def _upsert_rels(tx: ManagedTransaction, batch: list[Rel], summary: WriteSummary) -> None:
@@ -221,9 +238,8 @@ class Neo4jStore(GraphStore):
             for label, element_id in (rel.start, rel.end):
                 ends_by_label.setdefault(label, set()).add(element_id)
         for label, ids in ends_by_label.items():
-            found = {rec["id"] for rec in tx.run(
-                f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) RETURN n.id AS id",
-                ids=list(ids))}
+            found = set(tx.run(f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
+                               "RETURN collect(n.id)", ids=list(ids)).single()[0])
             for rel in batch:
                 for end in (rel.start, rel.end):
                     if end[0] == label and end[1] not in found:
@@ -232,33 +248,40 @@ class Neo4jStore(GraphStore):
         for rel in batch:
             by_shape.setdefault((rel.type, rel.start[0], rel.end[0]), []).append(rel)
         for (rel_type, s_label, e_label), group in by_shape.items():
-            existing = {rec["id"]: rec for rec in tx.run(
-                f"UNWIND $ids AS id MATCH ()-[r:`{rel_type}` {{id: id}}]->() "
-                f"RETURN {_REL_RETURN}", ids=[r.id for r in group])}
-            rows, moved = [], []
+            existing = {row[1]["id"]: row for row in tx.run(
+                f"UNWIND $ids AS id MATCH (a)-[r:`{rel_type}` {{id: id}}]->(b) "
+                f"RETURN collect({_REL_ROW})", ids=[r.id for r in group]).single()[0]}
+            new, changed, moved = [], [], []
             for rel in group:
+                row = {"id": rel.id, "start": rel.start[1], "end": rel.end[1],
+                       "props": {**rel.props, "id": rel.id}}
                 old = existing.get(rel.id)
                 if old is None:
                     summary.created[rel_type] += 1
-                else:
-                    old_rel = _rel_from_record(old)
-                    same_ends = (old_rel.start, old_rel.end) == (rel.start, rel.end)
-                    if same_ends and canonical(old_rel.props) == canonical(rel.props):
-                        summary.unchanged[rel_type] += 1
-                        continue
-                    summary.updated[rel_type] += 1
-                    if not same_ends:
-                        moved.append(rel.id)
-                rows.append({"id": rel.id, "start": rel.start[1], "end": rel.end[1],
-                             "props": {**rel.props, "id": rel.id}})
-            if moved:  # an id now joins other ends: the old relationship goes
+                    new.append(row)
+                    continue
+                old_rel = _rel_from_row(old)
+                same_ends = (old_rel.start, old_rel.end) == (rel.start, rel.end)
+                if same_ends and canonical(old_rel.props) == canonical(rel.props):
+                    summary.unchanged[rel_type] += 1
+                    continue
+                summary.updated[rel_type] += 1
+                if same_ends:
+                    changed.append(row)
+                else:  # an id now joins other ends: the old relationship goes
+                    moved.append(rel.id)
+                    new.append(row)
+            if moved:
                 tx.run(f"UNWIND $ids AS id MATCH ()-[r:`{rel_type}` {{id: id}}]->() DELETE r",
                        ids=moved).consume()
-            if rows:
+            if changed:
+                tx.run(f"UNWIND $rows AS row MATCH ()-[r:`{rel_type}` {{id: row.id}}]->() "
+                       "SET r = row.props", rows=changed).consume()
+            if new:  # MERGE (not CREATE): no constraint would refuse a duplicate id
                 tx.run(f"UNWIND $rows AS row MATCH (a:`{s_label}` {{id: row.start}}) "
                        f"MATCH (b:`{e_label}` {{id: row.end}}) "
                        f"MERGE (a)-[r:`{rel_type}` {{id: row.id}}]->(b) SET r = row.props",
-                       rows=rows).consume()
+                       rows=new).consume()
 
     @staticmethod
     def _removals(nodes: Iterable[Key], rels: Iterable[tuple[str, str]]
@@ -291,16 +314,16 @@ class Neo4jStore(GraphStore):
     @_translate_errors
     def get_nodes(self, label: str, ids: Iterable[str]) -> dict[str, Node]:
         check_label(label)
-        records = self._read(f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
-                             "RETURN n.id AS id, properties(n) AS props", ids=list(set(ids)))
-        return {r["id"]: Node(label, r["id"], _strip_id(dict(r["props"]))) for r in records}
+        found = self._collected(f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
+                                "RETURN collect(properties(n))", ids=list(set(ids)))
+        return {node.id: node for node in (_node(label, props) for props in found)}
 
     @_translate_errors
     def get_rels(self, rel_type: str, ids: Iterable[str]) -> dict[str, Rel]:
         check_rel_type(rel_type)
-        records = self._read(f"UNWIND $ids AS id MATCH ()-[r:`{rel_type}` {{id: id}}]->() "
-                             f"RETURN {_REL_RETURN}", ids=list(set(ids)))
-        return {r["id"]: _rel_from_record(r) for r in records}
+        found = self._collected(f"UNWIND $ids AS id MATCH (a)-[r:`{rel_type}` {{id: id}}]->(b) "
+                                f"RETURN collect({_REL_ROW})", ids=list(set(ids)))
+        return {rel.id: rel for rel in map(_rel_from_row, found)}
 
     @_translate_errors
     def find_nodes(self, label: str, **props: Any) -> list[Node]:
@@ -308,9 +331,9 @@ class Neo4jStore(GraphStore):
         where = " AND ".join(f"n.`{check_prop(label, name)}` = $p{i}"
                              for i, name in enumerate(props)) or "true"
         params = {f"p{i}": value for i, value in enumerate(props.values())}
-        records = self._read(f"MATCH (n:`{label}`) WHERE {where} "
-                             "RETURN n.id AS id, properties(n) AS props ORDER BY n.id", **params)
-        return [Node(label, r["id"], _strip_id(dict(r["props"]))) for r in records]
+        found = self._collected(f"MATCH (n:`{label}`) WHERE {where} WITH n ORDER BY n.id "
+                                "RETURN collect(properties(n))", **params)
+        return [_node(label, props) for props in found]
 
     @_translate_errors
     def find_rels(self, rel_type: str, **props: Any) -> list[Rel]:
@@ -322,36 +345,40 @@ class Neo4jStore(GraphStore):
             clauses.append(f"(r.`{name}` = $p{i} OR (valueType(r.`{name}`) STARTS WITH 'LIST'"
                            f" AND $p{i} IN r.`{name}`))")
         params = {f"p{i}": value for i, value in enumerate(props.values())}
-        records = self._read(f"MATCH ()-[r:`{rel_type}`]->() WHERE {' AND '.join(clauses) or 'true'}"
-                             f" RETURN {_REL_RETURN} ORDER BY r.id", **params)
-        return [_rel_from_record(r) for r in records]
+        found = self._collected(f"MATCH (a)-[r:`{rel_type}`]->(b) "
+                                f"WHERE {' AND '.join(clauses) or 'true'} "
+                                f"WITH a, r, b ORDER BY r.id RETURN collect({_REL_ROW})", **params)
+        return [_rel_from_row(row) for row in found]
 
     @_translate_errors
     def iter_nodes(self, label: str) -> Iterator[Node]:
         check_label(label)
         last = ""
         while True:
-            records = self._read(f"MATCH (n:`{label}`) WHERE n.id > $last "
-                                 "RETURN n.id AS id, properties(n) AS props "
-                                 f"ORDER BY n.id LIMIT {PAGE}", last=last)
-            for r in records:
-                yield Node(label, r["id"], _strip_id(dict(r["props"])))
-            if len(records) < PAGE:
+            page = self._collected(f"MATCH (n:`{label}`) WHERE n.id > $last "
+                                   f"WITH n ORDER BY n.id LIMIT {PAGE} "
+                                   "RETURN collect(properties(n))", last=last)
+            if not page:
                 return
-            last = records[-1]["id"]
+            last = page[-1]["id"]
+            for props in page:
+                yield _node(label, props)
+            if len(page) < PAGE:
+                return
 
     @_translate_errors
     def iter_rels(self, rel_type: str) -> Iterator[Rel]:
         check_rel_type(rel_type)
         last = ""
         while True:
-            records = self._read(f"MATCH ()-[r:`{rel_type}`]->() WHERE r.id > $last "
-                                 f"RETURN {_REL_RETURN} ORDER BY r.id LIMIT {PAGE}", last=last)
-            for r in records:
-                yield _rel_from_record(r)
-            if len(records) < PAGE:
+            page = self._collected(f"MATCH (a)-[r:`{rel_type}`]->(b) WHERE r.id > $last "
+                                   f"WITH a, r, b ORDER BY r.id LIMIT {PAGE} "
+                                   f"RETURN collect({_REL_ROW})", last=last)
+            for row in page:
+                yield _rel_from_row(row)
+            if len(page) < PAGE:
                 return
-            last = records[-1]["id"]
+            last = page[-1][1]["id"]
 
     @_translate_errors
     def count_nodes(self) -> dict[str, int]:
@@ -495,12 +522,12 @@ class Neo4jStore(GraphStore):
         nodes: dict[Key, Node] = {}
         rels: dict[tuple[str, str], Rel] = {}
         for label, ids in by_label.items():
-            for rec in self._read(
+            for row, m_label, m_props in self._collected(
                     f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}})-[r]-(m) "
-                    f"RETURN {_REL_RETURN}, labels(m)[0] AS m_label, m.id AS m_id, "
-                    "properties(m) AS m_props", ids=ids):
-                rel = _rel_from_record(rec)
+                    "MATCH (a)-[r]->(b) "
+                    f"RETURN collect([{_REL_ROW}, labels(m)[0], properties(m)])", ids=ids):
+                rel = _rel_from_row(row)
                 rels[(rel.type, rel.id)] = rel
-                node = Node(rec["m_label"], rec["m_id"], _strip_id(dict(rec["m_props"])))
+                node = _node(m_label, m_props)
                 nodes[node.key] = node
         return list(nodes.values()), list(rels.values())
