@@ -150,9 +150,10 @@ class Runner:
             port = s.getsockname()[1]
         users = self.work / f"users-{n}.db"
         env = {**os.environ, "INVENTORY_SECRET_KEY_FILE": str(self.work / "secret-key")}
+        workers = self.args.web_workers
         server = subprocess.Popen(
-            [self.python, "-m", "inventory", "serve", "--threads", "8",
-             "--port", str(port), "--store", str(db), "--users-db", str(users)],
+            [self.python, "-m", "inventory", "serve", "--threads", "8", "--workers",
+             str(workers), "--port", str(port), "--store", str(db), "--users-db", str(users)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         base = f"http://127.0.0.1:{port}"
         try:
@@ -183,8 +184,10 @@ class Runner:
                 text=True, check=True).stdout
             line = next(x for x in out.splitlines() if x.startswith("BENCH-WRK"))
             p50, p95, p_max, requests, errors, duration = map(int, line.split()[1:])
-            rss = _peak_rss_mb(server.pid)
-            return {"clients": 8, "seconds": duration / 1e6, "requests": requests,
+            # the parent and, with --workers, every worker process
+            rss = sum(filter(None, map(_peak_rss_mb, [server.pid, *_children(server.pid)])))
+            return {"clients": 8, "workers": workers, "seconds": duration / 1e6,
+                    "requests": requests,
                     "errors": errors, "requests_per_s": requests / (duration / 1e6),
                     "p50_ms": p50 / 1000, "p95_ms": p95 / 1000, "max_ms": p_max / 1000,
                     "server_peak_rss_mb": rss, "peak_rss_mb": rss}
@@ -263,6 +266,13 @@ class Runner:
         doc["growth"] = growth(doc["sizes"])
         doc["targets"] = verdicts(doc)
         return doc
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def _peak_rss_mb(pid: int) -> float | None:
@@ -417,6 +427,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--samples", type=int, default=200, help="sites for trace+check latency")
     p.add_argument("--web-seconds", type=int, default=20, help="wrk duration per size")
     p.add_argument("--web-sites", type=int, default=200, help="distinct site pages asked for")
+    p.add_argument("--web-workers", type=int, default=os.cpu_count() or 1,
+                   help="`inventory serve --workers` for the site-page step (default: one "
+                        "per core)")
     p.add_argument("--skip", action="append", default=[],
                    choices=["import", "loadcsv", "audit", "check", "impact", "web"],
                    help="leave a step out (repeatable)")

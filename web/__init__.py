@@ -40,7 +40,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["inventory_users"] = UserDB(app.config["USERS_DB"])
     app.extensions["inventory_login_throttle"] = LoginThrottle(
-        app.config["LOGIN_MAX_FAILURES"], app.config["LOGIN_LOCK_SECONDS"])
+        app.extensions["inventory_users"], app.config["LOGIN_MAX_FAILURES"],
+        app.config["LOGIN_LOCK_SECONDS"])
     app.extensions["inventory_cache"] = {}
     store_ext.init_app(app)
     app.before_request(_reject_nameless_form_parts)  # before the CSRF check, which trips on them

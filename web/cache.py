@@ -1,7 +1,8 @@
 """A small per-app cache for results over the whole network (search index, audit).
 
 Values expire after ``CACHE_SECONDS``; :func:`clear` drops everything (called after an
-import commit from this app). One computation at a time per key: concurrent requests for
+import commit or a plan applied from this app), in every worker process of the server.
+One computation at a time per key: concurrent requests for
 the same missing key wait for the first instead of all computing it.
 """
 
@@ -12,9 +13,11 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 
 T = TypeVar("T")
+#: the users' file counter that ``clear()`` bumps
+GENERATION = "cache_generation"
 _locks_guard = threading.Lock()
 
 
@@ -24,7 +27,21 @@ def _state() -> dict[str, Any]:
         with _locks_guard:
             state.setdefault("values", {})
             state.setdefault("locks", {})
+    _follow_generation(state)
     return state
+
+
+def _follow_generation(state: dict[str, Any]) -> None:
+    """Drop every value when another worker process has written the inventory: ``clear()``
+    bumps a counter in the users' file, which all workers share. Read once per request."""
+    if has_request_context():
+        if g.get("_cache_generation_read"):
+            return
+        g._cache_generation_read = True
+    generation = current_app.extensions["inventory_users"].counter(GENERATION)
+    if state.get("generation") != generation:
+        state["values"].clear()
+        state["generation"] = generation
 
 
 def cached(key: str, compute: Callable[[], T], ttl: float | None = None) -> T:
@@ -45,7 +62,11 @@ def cached(key: str, compute: Callable[[], T], ttl: float | None = None) -> T:
 
 
 def clear() -> None:
-    _state()["values"].clear()
+    """Drop every value, in this process and (through the shared generation) in the other
+    worker processes of the server: called after this app wrote the inventory."""
+    state = _state()
+    state["generation"] = current_app.extensions["inventory_users"].bump(GENERATION)
+    state["values"].clear()
 
 
 def peek(key: str, ttl: float | None = None) -> Any:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import threading
 import time
 import unicodedata
 from contextlib import closing
@@ -52,6 +51,11 @@ CREATE TABLE IF NOT EXISTS users (
     created       TEXT NOT NULL,
     changed       TEXT NOT NULL
 );
+-- failed sign-ins, shared by all worker processes of the server (LoginThrottle)
+CREATE TABLE IF NOT EXISTS login_failures (name TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS login_failures_name ON login_failures (name, at);
+-- counters shared by the worker processes, e.g. the cache generation (web.cache)
+CREATE TABLE IF NOT EXISTS app_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 # checked against when the user does not exist, so that a wrong name takes as long as a
@@ -168,36 +172,48 @@ class UserDB:
             return None
         return User(*row[:4])
 
+    def counter(self, key: str) -> int:
+        """A counter shared by every process using this file (0 when never bumped)."""
+        with closing(self._connect()) as conn:
+            row = conn.execute("SELECT value FROM app_state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else 0
+
+    def bump(self, key: str) -> int:
+        """Add one to a shared counter; returns the new value."""
+        with closing(self._connect()) as conn, conn:
+            conn.execute("INSERT INTO app_state (key, value) VALUES (?, 1) "
+                         "ON CONFLICT (key) DO UPDATE SET value = value + 1", (key,))
+            return conn.execute("SELECT value FROM app_state WHERE key = ?", (key,)
+                                ).fetchone()[0]
+
 
 class LoginThrottle:
     """At most ``max_failures`` failed sign-ins per name within ``window`` seconds; then
-    that name is refused until the window has passed (in memory, per process)."""
+    that name is refused until the window has passed. Kept in the users' file, so that
+    every worker process of ``inventory serve --workers N`` counts the same failures."""
 
-    def __init__(self, max_failures: int = 5, window: float = 300):
+    #: failures kept at most (bounded under a spray of names)
+    MAX_ROWS = 10_000
+
+    def __init__(self, db: UserDB, max_failures: int = 5, window: float = 300):
+        self.db = db
         self.max_failures = max_failures
         self.window = window
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, name: str, now: float) -> list[float]:
-        times = [t for t in self._failures.get(name, []) if now - t < self.window]
-        if times:
-            self._failures[name] = times
-        else:
-            self._failures.pop(name, None)
-        return times
 
     def locked(self, name: str) -> bool:
-        with self._lock:
-            return len(self._recent(name, time.monotonic())) >= self.max_failures
+        with closing(self.db._connect()) as conn:
+            count = conn.execute("SELECT count(*) FROM login_failures WHERE name = ? AND at > ?",
+                                 (str(name), time.time() - self.window)).fetchone()[0]
+        return count >= self.max_failures
 
     def failed(self, name: str) -> None:
-        with self._lock:
-            now = time.monotonic()
-            self._failures[name] = [*self._recent(name, now), now]
-            if len(self._failures) > 10_000:  # bounded memory under a spray of names
-                self._failures.pop(next(iter(self._failures)))
+        now = time.time()
+        with closing(self.db._connect()) as conn, conn:
+            conn.execute("DELETE FROM login_failures WHERE at <= ?", (now - self.window,))
+            conn.execute("INSERT INTO login_failures (name, at) VALUES (?, ?)", (str(name), now))
+            conn.execute("DELETE FROM login_failures WHERE rowid NOT IN (SELECT rowid FROM "
+                         "login_failures ORDER BY at DESC LIMIT ?)", (self.MAX_ROWS,))
 
     def succeeded(self, name: str) -> None:
-        with self._lock:
-            self._failures.pop(name, None)
+        with closing(self.db._connect()) as conn, conn:
+            conn.execute("DELETE FROM login_failures WHERE name = ?", (str(name),))

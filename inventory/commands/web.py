@@ -32,33 +32,38 @@ def is_loopback(host: str) -> bool:
               help="Address to listen on (loopback by default).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
-              help="Worker threads of the production server.")
+              help="Worker threads of the production server (per worker process).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes sharing the port; one per CPU core serves the most "
+                   "pages (each process runs the analysis on one core).")
 @click.option("--store", "store_location", envvar="INVENTORY_STORE", metavar="PATH|URI",
               help="SQLite file or bolt:// / neo4j:// URI (default $INVENTORY_STORE or "
                    "./inventory.db).")
 @_users_db_option
-def serve_command(host: str, port: int, threads: int,
+def serve_command(host: str, port: int, threads: int, workers: int,
                   store_location: str | None, users_db: str) -> None:
     """Serve the web application (route maps, audit, fault location, import).
 
     Binds 127.0.0.1 by default. Always runs waitress, a production WSGI server with a fixed
-    pool of worker threads (Flask's development server starts a thread per request).
+    pool of worker threads (Flask's development server starts a thread per request); with
+    --workers N, N waitress processes share the port.
     """
     from web import create_app
+    from web.server import serve
 
     config = {"USERS_DB": users_db}
     if store_location:
         config["STORE"] = store_location
-    app = create_app(config)
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
-    from waitress import serve
-
     if not is_loopback(host):
         click.echo("warning: listening beyond this machine; put it behind a TLS proxy and "
                    "set INVENTORY_SECURE_COOKIES=1", err=True)
-    click.echo(f"serving {url} (waitress, {threads} threads)", err=True)
-    serve(app, host=host, port=port, threads=threads, ident="inventory",
-          max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024)
+    processes = f", {workers} processes" if workers > 1 else ""
+    click.echo(f"serving {url} (waitress, {threads} threads{processes})", err=True)
+    status = serve(lambda: create_app(config), host, port, threads=threads, workers=workers,
+                   log=lambda line: click.echo(line, err=True))
+    if status:
+        sys.exit(status)
 
 
 @click.group("user")
