@@ -32,3 +32,15 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert "p95_ms" in size["check_sqlite"]
     assert "seconds" in size["impact_sqlite"] or "skipped" in size["impact_sqlite"]
     assert all(t["sites"] == 50 for t in doc["targets"])
+
+
+def test_growth_compares_the_steps_both_sizes_ran():
+    from bench.run import growth
+
+    sizes = {"10000": {"import_sqlite": {"process_seconds": 10.0},
+                       "loadcsv_neo4j": {"process_seconds": 30.0},
+                       "web": {"p95_ms": 100.0}, "total_seconds": 60.0},
+             "100000": {"import_sqlite": {"process_seconds": 110.0},
+                        "web": {"p95_ms": 120.0}, "total_seconds": 140.0}}
+    assert growth(sizes) == {"100000/10000": {"time_ratio": 11.0, "size_ratio": 10.0,
+                                              "steps": ["import_sqlite"]}}
