@@ -34,7 +34,8 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert all(t["sites"] == 50 for t in doc["targets"])
 
 
-def test_growth_compares_the_steps_both_sizes_ran():
+def test_growth_compares_the_steps_both_sizes_ran(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))  # bench/ is not installed, it runs from the repo
     from bench.run import growth
 
     sizes = {"10000": {"import_sqlite": {"process_seconds": 10.0},
