@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from importers import coords
@@ -20,7 +20,7 @@ from importers.spec import text as spec_text
 from inventory.errors import ImportRowError, ValidationError
 from inventory.geo.crs import WGS84, parse_crs
 from inventory.graph.store import GraphStore, Key, Node, Rel
-from inventory.model import NODE_FIELDS, REL_FIELDS, clean_node, clean_rel, normalise_token, rel_id
+from inventory.model import NODE_FIELDS, REL_FIELDS, clean_rel, normalise_token, rel_id
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Relationships whose start has exactly one of them get an id naming that start (and
@@ -32,6 +32,7 @@ _KEEP = 81
 # The columns whose cells a check after parsing may quote or look at (ids, references,
 # coordinates, routes, lengths): a row keeps those cells and drops the others.
 _SHARED_LIMIT = 1000
+_NOTHING: dict[str, int] = {}
 _LATER = frozenset({"id", "lon", "lat", "crs", "geometry", "length_m", "cores_used"})
 
 
@@ -241,27 +242,19 @@ class Builder:
 
     # -- 3. references: in the import, else in the store
     def resolve(self) -> None:
+        # two passes over the reference cells rather than a list of them all (a million
+        # at 100,000 sites): what to read from the store, then each reference
         wanted: dict[str, set[str]] = {}
-        refs: list[tuple[Row, Column, list[tuple[str | None, str]]]] = []
-        for key, rows in self.rows.items():
-            for column in ENTITIES[key].columns:
-                if not column.refs:
-                    continue
-                for row in rows:
-                    value = row.values.get(column.name)
-                    if value is None:
-                        continue
-                    items = [_split_prefix(v) for v in (value if column.many else [value])]
-                    refs.append((row, column, items))
-                    for label, element_id in items:
-                        for candidate in ([label] if label else column.refs):
-                            if element_id not in self.imported.get(candidate, {}):
-                                wanted.setdefault(candidate, set()).add(element_id)
+        for _row, column, items in self._references():
+            for label, element_id in items:
+                for candidate in ([label] if label else column.refs):
+                    if element_id not in self.imported.get(candidate, {}):
+                        wanted.setdefault(candidate, set()).add(element_id)
         for label, element_ids in wanted.items():
             if label in NODE_FIELDS:
                 for node in self.store.get_nodes(label, element_ids).values():
                     self.stored[node.key] = node
-        for row, column, items in refs:
+        for row, column, items in self._references():
             keys = [self._resolve_one(row, column, label, element_id)
                     for label, element_id in items]
             if None in keys:
@@ -271,6 +264,24 @@ class Builder:
             row.refs[column.name] = keys if column.many else keys[0]
             plain = [k[1] for k in keys]
             row.values[column.name] = plain if column.many else plain[0]
+
+    def _references(self) -> Iterator[tuple[Row, Column, list[tuple[str | None, str]]]]:
+        """Each reference cell: its row, column and (label prefix or None, id) items."""
+        for key, rows in self.rows.items():
+            for column in ENTITIES[key].columns:
+                if not column.refs:
+                    continue
+                for row in rows:
+                    value = row.values.get(column.name)
+                    if value is not None:
+                        yield row, column, [_split_prefix(v)
+                                            for v in (value if column.many else [value])]
+
+    def _key(self, label: str, element_id: str) -> Key:
+        """The key of a referenced element, with the id string of its own row when it is
+        in the import: a reference then costs no second copy of the id."""
+        row = self.imported.get(label, {}).get(element_id)
+        return (label, element_id if row is None else row.id)
 
     def _resolve_one(self, row: Row, column: Column, label: str | None,
                      element_id: str) -> Key | None:
@@ -282,7 +293,7 @@ class Builder:
             label = column.refs[0]  # the same answer, without the list
         if label is not None:
             if element_id in self.imported.get(label, ()) or (label, element_id) in self.stored:
-                return (label, element_id)
+                return self._key(label, element_id)
             found = []
         else:
             found = [c for c in column.refs if self._exists(c, element_id)]
@@ -295,7 +306,7 @@ class Builder:
             self.error(row, column.name, f"{element_id!r} is both a {' and a '.join(found)}: "
                                          f"write {options}")
             return None
-        return (found[0], element_id)
+        return self._key(found[0], element_id)
 
     def _exists(self, label: str, element_id: str) -> bool:
         return element_id in self.imported.get(label, {}) or (label, element_id) in self.stored
@@ -316,6 +327,11 @@ class Builder:
                 if key == "ducts":
                     self._duct_geometry(row)
                 self._node(label, row)
+            if key == "sites":
+                customers.clear()
+                self._done("customers")
+            elif key in ("cables", "ducts"):
+                self._done(key)
         for row in self.rows["sites"]:
             if row.ok and row.ref("customer_id"):
                 self._rel(row, "HAS_SITE", slot_rel_id("HAS_SITE", row.id),
@@ -330,7 +346,9 @@ class Builder:
                     # one relationship per end, even when both ends are the same site
                     self._rel(row, "TERMINATES_AT", rel_id("TERMINATES_AT", row.id, end),
                               ("Circuit", row.id), row.ref(column), {"end": end})
+        self._done("circuits")
         self._sections()
+        self._done("cable_sections", "equipment", "rooms", "points")
         for row in self.rows["patches"]:
             a, z = row.ref("a_id"), row.ref("z_id")
             if a is not None and a == z:
@@ -338,7 +356,16 @@ class Builder:
             if row.ok and a is not None and z is not None:
                 props = {"name": row.values["name"]} if "name" in row.values else {}
                 self._rel(row, "PATCH", row.id, a, z, props)
+        self._done("patches")
         self._served_by()
+
+    def _done(self, *keys: str) -> None:
+        """Drop the rows of entities that nothing reads any more, now rather than with the
+        builder: the rows still held next to the records built so far are the peak memory
+        of a big import."""
+        for key in keys:
+            self.rows[key] = []
+            self.imported.pop(ENTITIES[key].label or REL_OF_ENTITY[key], None)
 
     def _coordinates(self, row: Row) -> None:
         """Check lon/lat and convert them to WGS84 in place."""
@@ -374,15 +401,15 @@ class Builder:
                                    "(火星坐标), BD09 (百度) or an EPSG code")
             return None
 
-    def _route(self, row: Row) -> list[tuple[float, float]] | None:
-        """The row's geometry column, checked and converted to WGS84."""
+    def _route(self, row: Row) -> tuple[list[tuple[float, float]], str] | None:
+        """The row's geometry column, checked and converted to WGS84: points and WKT."""
         if "geometry" not in row.values:
             return None
         crs = self._crs(row)
         if crs is None:
             return None
         try:
-            return coords.route_to_wgs84(row.values["geometry"], crs)
+            return coords.route_wkt(row.values["geometry"], crs)
         except ValueError as exc:
             self.error(row, "geometry", str(exc))
             return None
@@ -398,25 +425,24 @@ class Builder:
             row.values["tier"] = tier
 
     def _duct_geometry(self, row: Row) -> None:
-        points = self._route(row)
-        if points:
-            row.values["geometry"] = coords.to_wkt(points)
+        route = self._route(row)
+        if route:
+            points, row.values["geometry"] = route
             row.values.setdefault("length_m", coords.route_length_m(points))
 
     def _node(self, label: str, row: Row) -> None:
         if not row.ok:
             return
+        # The column parsers (importers.spec) already give what model.clean_node would:
+        # trimmed NFC text, enum values, finite floats, ints, bools; coordinates were
+        # checked and converted above and required columns are there (a row without one
+        # is not ok). Cleaning again was a fifth of the import's time; test_import checks
+        # that every record is its own clean_node.
         fields = NODE_FIELDS[label]
-        props = {k: v for k, v in row.values.items() if k in fields or k == "id"}
-        try:
-            clean = clean_node(label, props)
-        except ValidationError as exc:
-            self.error(row, exc.field, exc.message, value=exc.value)
-            return
-        del clean["id"]  # the id is the node's key, not a property
-        # nothing reads the row's values after this: one dict instead of two per record
-        row.values = clean
-        self.nodes.append(Node(label, row.id, clean))
+        props = {k: v for k, v in row.values.items() if k in fields}
+        row.values = props  # nothing reads the row's values now: one dict, not two
+        row.kept, row.cells = _NOTHING, ()  # nor quotes its cells (its rels cannot fail)
+        self.nodes.append(Node(label, row.id, props))
 
     def _rel(self, row: Row, rel_type: str, element_id: str, start: Key, end: Key,
              props: dict[str, Any] | None = None) -> None:
@@ -438,9 +464,10 @@ class Builder:
             if values.get("cores_used", 0) > values.get("fiber_count", float("inf")):
                 self.error(row, "cores_used", f"{values['cores_used']} cores used but the "
                                               f"section has only {values['fiber_count']}")
-            points = self._route(row)
-            if points is not None:
-                values["geometry"] = coords.to_wkt(points)
+            route = self._route(row)
+            points = None
+            if route is not None:
+                points, values["geometry"] = route
                 values["geometry_approx"] = False
             elif not row.raw("geometry"):
                 ends = [self._location(k) for k in (a, z)] if a and z else [None]
@@ -452,8 +479,10 @@ class Builder:
                 values["length_m"] = coords.route_length_m(points)
             if not row.ok or a is None or z is None:
                 continue
+            # already clean, as a node's properties are (see _node)
             props = {k: v for k, v in values.items() if k in REL_FIELDS["SEGMENT"]}
-            self._rel(row, "SEGMENT", row.id, a, z, props)
+            row.values = props  # nothing reads the row's values now
+            self.rels.append(Rel("SEGMENT", row.id, a, z, props))
 
     def _location(self, key: Key) -> tuple[float, float] | None:
         """WGS84 coordinates of a site, room or point, or of the place a device is in."""

@@ -144,6 +144,45 @@ def to_wkt(points: list[tuple[float, float]]) -> str:
     return geo_crs.to_wkt(LineString(points))
 
 
+# A route of plain WGS84 decimals with at most 7 places, as exports and inventory.geo write
+# them: each number is already what point_to_wgs84 would round it to, and its WKT text is
+# the cell's with trailing zeros cut (repr of such a float is that decimal). Checked
+# against the general path in tests/test_import.py.
+_NUMBER = r"[1-9][0-9]{0,2}\.[0-9]{1,7}"
+_PLAIN_PAIRS = re.compile(rf"{_NUMBER},{_NUMBER}(?:;{_NUMBER},{_NUMBER})+")
+_PLAIN_WKT = re.compile(rf"LINESTRING \(({_NUMBER} {_NUMBER}(?:, {_NUMBER} {_NUMBER})+)\)")
+
+
+def _plain_route(text: str) -> tuple[list[tuple[float, float]], str] | None:
+    """(points, WKT) of a plain WGS84 route inside China, or None (take the general path)."""
+    if _PLAIN_PAIRS.fullmatch(text):
+        pairs = [pair.split(",") for pair in text.split(";")]
+    else:
+        match = _PLAIN_WKT.fullmatch(text)
+        if match is None:
+            return None
+        pairs = [pair.split(" ") for pair in match[1].split(", ")]
+    points, parts = [], []
+    for tx, ty in pairs:
+        x, y = float(tx), float(ty)
+        if not (CHINA_LON[0] <= x <= CHINA_LON[1] and CHINA_LAT[0] <= y <= CHINA_LAT[1]):
+            return None
+        points.append((x, y))
+        parts.append(f"{tx.rstrip('0').rstrip('.')} {ty.rstrip('0').rstrip('.')}")
+    return points, f"LINESTRING ({', '.join(parts)})"
+
+
+def route_wkt(text: str, crs: str) -> tuple[list[tuple[float, float]], str]:
+    """A route cell as WGS84 points and the WKT the store keeps (``route_to_wgs84`` then
+    ``to_wkt``); raises ValueError with a readable message."""
+    if crs == geo_crs.WGS84 and isinstance(text, str):
+        plain = _plain_route(text.strip())
+        if plain is not None:
+            return plain
+    points = route_to_wgs84(text, crs)
+    return points, to_wkt(points)
+
+
 def route_length_m(points: list[tuple[float, float]]) -> float:
     """Geodesic length in metres, to the decimetre (``measure.line_length_m`` without
     building a shapely line)."""

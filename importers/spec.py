@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 import enum
+import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -41,6 +42,14 @@ def text(value: str) -> str:
 
 
 def number(value: str) -> float:
+    try:
+        # the usual plain number: float() of it is what model._float gives (NFKC folds
+        # only digits float() reads the same way); anything else takes model._float
+        result = float(value)
+        if math.isfinite(result):
+            return result
+    except ValueError:
+        pass
     try:
         return model._float(value)
     except (ValueError, OverflowError):
