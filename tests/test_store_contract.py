@@ -206,3 +206,57 @@ def test_upsert_with_removals_is_one_transaction(store):
         store.upsert([n("Duct", id="D-4", name="x", kind="主干")], [bad],
                      remove=[("Point", "P1")])
     assert store.digest() == before  # the failed write removed nothing either
+
+
+def test_get_nodes_many_answers_as_get_nodes_per_label(store):
+    """One call for several labels (one round trip on Neo4j), each label as ``get_nodes``."""
+    store.upsert(*tiny_network())
+    many = store.get_nodes_many({"Duct": ["D-2", "D-1", "D-1", "nope"], "Cable": ["CB-1"],
+                                 "Customer": [], "Site": ["S1"]})
+    assert list(many) == ["Duct", "Cable", "Customer", "Site"]  # every asked label
+    for label, ids in (("Duct", ["D-1", "D-2"]), ("Cable", ["CB-1"]), ("Site", ["S1"])):
+        assert many[label] == store.get_nodes(label, ids)
+        assert ({i: n.props for i, n in many[label].items()}
+                == {i: n.props for i, n in store.get_nodes(label, ids).items()})
+    assert many["Customer"] == {}
+    assert store.get_nodes_many({}) == {}
+    with pytest.raises(ValidationError):
+        store.get_nodes_many({"NoSuchLabel": ["x"]})
+
+
+def test_get_nodes_many_on_a_plan_view_sees_the_plan(store):
+    """PlanView keeps the generic get_nodes_many, built on its overlaid get_nodes."""
+    from inventory.graph.plan import Plan, PlanView
+    store.upsert(*tiny_network())
+    view = PlanView(store, Plan(nodes=[n("Duct", id="D-2", name="改道管道", kind="配线"),
+                                       n("Duct", id="D-9", name="新建管道", kind="配线")],
+                                removed_nodes=[("Cable", "CB-1")]))
+    many = view.get_nodes_many({"Duct": ["D-1", "D-2", "D-9"], "Cable": ["CB-1"]})
+    assert sorted(many["Duct"]) == ["D-1", "D-2", "D-9"]
+    assert many["Duct"]["D-2"].props["name"] == "改道管道"
+    assert many["Cable"] == {}
+
+
+def test_run_reads_runs_the_reads_together(store):
+    """``run_reads(work)`` returns what ``work()`` returns; reads inside (nested too) answer
+    as outside; an error inside comes out as it is."""
+    store.upsert(*tiny_network())
+
+    def work():
+        inner = store.run_reads(lambda: store.get_node("Site", "S1"))  # nested
+        return (inner, store.get_nodes_many({"Duct": ["D-1"]}),
+                store.subgraph([("Site", "S1")], hops=3), list(store.iter_nodes("Duct")))
+
+    site, many, sub, ducts = store.run_reads(work)
+    assert site.props["name"] == "一中本部" and sorted(many["Duct"]) == ["D-1"]
+    assert set(sub.nodes) == set(store.subgraph([("Site", "S1")], hops=3).nodes)
+    assert [d.id for d in ducts] == ["D-1", "D-2"]
+    def missing():
+        store.get_node("Site", "S1")
+        raise NotFound("Site", "x")
+
+    with pytest.raises(NotFound):
+        store.run_reads(missing)
+    with pytest.raises(ValidationError):  # a store error inside is the project's own
+        store.run_reads(lambda: store.get_nodes("NoSuchLabel", ["x"]))
+    assert store.get_node("Site", "S1") is not None  # and the store reads on afterwards

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from neo4j import GraphDatabase, ManagedTransaction
@@ -24,6 +25,7 @@ from inventory.graph.store import (
     Rel,
     StopRule,
     Subgraph,
+    T,
     WriteSummary,
     canonical,
     check_label,
@@ -92,6 +94,8 @@ def _translate_errors(method: Callable) -> Callable:
 
     @functools.wraps(method)
     def wrapper(self: Neo4jStore, *args: Any, **kwargs: Any) -> Any:
+        if self._in_reads():  # inside run_reads: it translates, after the driver's retries
+            return method(self, *args, **kwargs)
         try:
             return method(self, *args, **kwargs)
         except neo4j_errors.AuthError:
@@ -129,6 +133,8 @@ class Neo4jStore(GraphStore):
                                                max_transaction_retry_time=15)
         except (ValueError, neo4j_errors.ConfigurationError) as exc:
             raise StoreUnavailable(f"bad Neo4j address {uri!r}: {exc}") from None
+        # The transaction of run_reads, per thread (a web server shares one store).
+        self._reads = threading.local()
         self._verify()
 
     @_translate_errors
@@ -147,12 +153,39 @@ class Neo4jStore(GraphStore):
     def _session(self):
         return self.driver.session(database=self.database)
 
+    def _in_reads(self) -> bool:
+        return getattr(self._reads, "tx", None) is not None
+
+    def _execute_read(self, work: Callable[[ManagedTransaction], T]) -> T:
+        """``work(tx)`` in the transaction of :meth:`run_reads` when inside one, else in a
+        session and read transaction of its own."""
+        if self._in_reads():
+            return work(self._reads.tx)
+        with self._session() as session:
+            return session.execute_read(work)
+
     def _read(self, query: str, **params: Any) -> list[Any]:
         def work(tx: ManagedTransaction) -> list[Any]:
             return list(tx.run(query, **params))  # consumed inside the transaction
 
+        return self._execute_read(work)
+
+    @_translate_errors
+    def run_reads(self, work: Callable[[], T]) -> T:
+        """:meth:`GraphStore.run_reads`: one session and managed read transaction (~2-3 ms
+        less per read than one each); the driver retries ``work`` on transient errors."""
+        if self._in_reads():
+            return work()
+
+        def in_tx(tx: ManagedTransaction) -> T:
+            self._reads.tx = tx
+            try:
+                return work()
+            finally:
+                self._reads.tx = None
+
         with self._session() as session:
-            return session.execute_read(work)
+            return session.execute_read(in_tx)
 
     def _collected(self, query: str, **params: Any) -> list[Any]:
         """The one list a ``RETURN collect(...)`` query answers (see _REL_ROW)."""
@@ -317,6 +350,25 @@ class Neo4jStore(GraphStore):
         found = self._collected(f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
                                 "RETURN collect(properties(n))", ids=list(set(ids)))
         return {node.id: node for node in (_node(label, props) for props in found)}
+
+    @_translate_errors
+    def get_nodes_many(self, ids_by_label: Mapping[str, Iterable[str]]
+                       ) -> dict[str, dict[str, Node]]:
+        """:meth:`GraphStore.get_nodes_many` in one query: one round trip for all labels."""
+        found: dict[str, dict[str, Node]] = {}
+        params: dict[str, Any] = {}
+        parts = []
+        for i, (label, ids) in enumerate(ids_by_label.items()):
+            found[check_label(label)] = {}
+            params[f"ids{i}"] = list(set(ids))
+            parts.append(f"UNWIND $ids{i} AS id MATCH (n:`{label}` {{id: id}}) RETURN n")
+        if parts:
+            for label, props in self._collected(
+                    f"CALL () {{ {' UNION ALL '.join(parts)} }} "
+                    "RETURN collect([labels(n)[0], properties(n)])", **params):
+                node = _node(label, props)
+                found[label][node.id] = node
+        return found
 
     @_translate_errors
     def get_rels(self, rel_type: str, ids: Iterable[str]) -> dict[str, Rel]:
@@ -511,8 +563,7 @@ class Neo4jStore(GraphStore):
                         frontier.append(eid)
             return graph
 
-        with self._session() as session:
-            return session.execute_read(work)
+        return self._execute_read(work)
 
     @_translate_errors
     def neighbourhood(self, keys: Iterable[Key]) -> tuple[list[Node], list[Rel]]:

@@ -186,6 +186,15 @@ def load_site_graph(store: GraphStore, sites: str | Iterable[str], *,
         When a site does not exist.
     """
     site_ids = [sites] if isinstance(sites, str) else list(dict.fromkeys(sites))
+    # All the reads in one transaction where the store has them: on Neo4j a session and a
+    # transaction per read cost ~2-3 ms each, a third of a small site's load.
+    nodes, rels = store.run_reads(lambda: _read_site_graph(store, site_ids, hops, uplink_hops))
+    return build_graph(nodes, rels)
+
+
+def _read_site_graph(store: GraphStore, site_ids: list[str], hops: int,
+                     uplink_hops: int) -> tuple[list[Node], list[Rel]]:
+    """The nodes and relationships :func:`load_site_graph` builds its graph from."""
     found = store.get_nodes("Site", site_ids)
     for site_id in site_ids:
         if site_id not in found:
@@ -218,12 +227,12 @@ def load_site_graph(store: GraphStore, sites: str | Iterable[str], *,
                 nodes.update(agg_around.nodes)
                 rels.update(agg_around.rels)
     cables, ducts = _referenced(rels.values())
-    extra: list[Node] = []
-    extra += store.get_nodes("Cable", sorted(cables)).values()
-    extra += store.get_nodes("Duct", sorted(ducts)).values()
     customers = {n.props.get("customer_id") for n in found.values()} - {None}
-    extra += store.get_nodes("Customer", sorted(customers)).values()
-    return build_graph(list(nodes.values()) + extra, rels.values())
+    # One read for the three labels (one round trip on Neo4j instead of three).
+    extra = store.get_nodes_many({"Cable": sorted(cables), "Duct": sorted(ducts),
+                                  "Customer": sorted(customers)})
+    return ([*nodes.values(), *extra["Cable"].values(), *extra["Duct"].values(),
+             *extra["Customer"].values()], list(rels.values()))
 
 
 def load_network(store: GraphStore) -> nx.MultiGraph:

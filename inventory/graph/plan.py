@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inventory.errors import InventoryError
-from inventory.graph.store import GraphStore, Key, Node, Rel, Subgraph, WriteSummary
+from inventory.graph.store import GraphStore, Key, Node, Rel, Subgraph, T, WriteSummary
 from inventory.model import default_policy
 
 RelKey = tuple[str, str]  # (type, id)
@@ -144,6 +144,11 @@ class PlanView(GraphStore):
         raise AssertionError  # pragma: no cover
 
     # -- reads
+    def run_reads(self, work: Callable[[], T]) -> T:
+        # The view's reads are the base store's (same thread): its transaction serves them.
+        # get_nodes_many stays the generic one, built on the overlaid get_nodes.
+        return self.base.run_reads(work)
+
     def get_nodes(self, label: str, ids: Iterable[str]) -> dict[str, Node]:
         ids = list(dict.fromkeys(ids))
         wanted = set(ids)

@@ -17,14 +17,15 @@ import json
 import os
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from inventory.errors import InventoryError, ValidationError
 from inventory.model import LABELS, NODE_FIELDS, REL_FIELDS, REL_TYPES, check_endpoints
 
 Key = tuple[str, str]  # (label, id)
+T = TypeVar("T")
 
 DEFAULT_STORE = "inventory.db"
 
@@ -208,12 +209,25 @@ class GraphStore(ABC):
         transaction; returns how many records were deleted."""
 
     # -- reads
+    def run_reads(self, work: Callable[[], T]) -> T:
+        """``work()``, a function that only reads this store, with all its reads in one read
+        transaction where the store has them (Neo4j: one session and transaction instead of
+        one per call). The store may call ``work`` again after a transient failure, so it
+        must not write. By default simply ``work()``."""
+        return work()
+
     @abstractmethod
     def get_nodes(self, label: str, ids: Iterable[str]) -> dict[str, Node]:
         """The nodes of one label with these ids (missing ids are simply absent)."""
 
     def get_node(self, label: str, element_id: str) -> Node | None:
         return self.get_nodes(label, [element_id]).get(element_id)
+
+    def get_nodes_many(self, ids_by_label: Mapping[str, Iterable[str]]
+                       ) -> dict[str, dict[str, Node]]:
+        """:meth:`get_nodes` for several labels at once: ``{label: {id: node}}``, every
+        asked label present. A store may answer in one read (Neo4j: one round trip)."""
+        return {label: self.get_nodes(label, ids) for label, ids in ids_by_label.items()}
 
     @abstractmethod
     def get_rels(self, rel_type: str, ids: Iterable[str]) -> dict[str, Rel]: ...
