@@ -195,19 +195,20 @@ def load_site_graph(store: GraphStore, sites: str | Iterable[str], *,
 def _read_site_graph(store: GraphStore, site_ids: list[str], hops: int,
                      uplink_hops: int) -> tuple[list[Node], list[Rel]]:
     """The nodes and relationships :func:`load_site_graph` builds its graph from."""
-    found = store.get_nodes("Site", site_ids)
+    seeds: list[Key] = [("Site", s) for s in site_ids]
+    first = store.subgraph(seeds, 1, rel_types=PHYSICAL_RELS)
+    # The walk holds its seeds: the sites themselves come with it (one read less).
+    found = {s: first.nodes[("Site", s)] for s in site_ids if ("Site", s) in first.nodes}
     for site_id in site_ids:
         if site_id not in found:
             raise NotFound("Site", site_id)
-
-    seeds: list[Key] = [("Site", s) for s in site_ids]
-    first = store.subgraph(seeds, 1, rel_types=PHYSICAL_RELS)
     seeds += [k for k in first.nodes if k[0] == "Equipment"
               and first.nodes[k].props.get("layer") == "CUSTOMER"]
     near = store.subgraph(seeds, hops, expand=CUSTOMER_SIDE, rel_types=PHYSICAL_RELS)
     nodes = dict(near.nodes)
     rels = dict(near.rels)
-    stops = [k for k, n in nodes.items() if k not in seeds and n.label != "Site"
+    seed_set = set(seeds)  # a batch of many sites has thousands of seeds
+    stops = [k for k, n in nodes.items() if k not in seed_set and n.label != "Site"
              and (_is_access_node(n.props)
                   or (n.label == "Room" and n.props.get("kind") in _STOP_ROOM_KINDS))]
     if stops:
