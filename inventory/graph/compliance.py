@@ -414,9 +414,11 @@ def check(G: Any, site: str, *, failed: Iterable[Any] = (), policy: Any = None,
 
 def audit(G: Any, *, tier: str | Iterable[str] | None = None,
           customer: str | Iterable[str] | None = None, verdict: str | Iterable[str] | None = None,
-          policy: Any = None, spofs: bool = False) -> Iterator[SiteCheck]:
+          policy: Any = None, spofs: bool = False,
+          sites: Iterable[str] | None = None) -> Iterator[SiteCheck]:
     """Check every site of ``G`` (in id order), optionally only some tiers, customers or
-    verdicts. Uplink analyses are shared between the sites of one access node.
+    verdicts, or only the ``sites`` given (ids; those not in ``G`` are left out). Uplink
+    analyses are shared between the sites of one access node.
 
     >>> from inventory.graph.network import example_network
     >>> [(c.site_id, c.verdict) for c in audit(example_network())]
@@ -425,9 +427,12 @@ def audit(G: Any, *, tier: str | Iterable[str] | None = None,
     tiers = _choice(tier, lambda t: Tier.parse(t).value)
     customers = _choice(customer, str)
     verdicts = _choice(verdict, lambda v: _parse_verdict(v))
-    sites = sorted(k for k in G if k[0] == "Site")
+    if sites is None:
+        keys = sorted(k for k in G if k[0] == "Site")
+    else:
+        keys = sorted(k for k in {("Site", s) for s in sites} if k in G)
     ix = network_index(G)
-    for key in sites:
+    for key in keys:
         props = G.nodes[key]
         if customers is not None and props.get("customer_id") not in customers:
             continue

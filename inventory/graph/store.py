@@ -321,9 +321,11 @@ def open_store(location: str | None = None) -> GraphStore:
 
     ``bolt://``, ``neo4j://`` (routing, for a cluster) and their ``+s``/``+ssc`` variants
     open Neo4j with ``$INVENTORY_NEO4J_USER``/``$INVENTORY_NEO4J_PASSWORD``; anything else
-    is the path of the embedded SQLite file.
+    is the path of the embedded SQLite file. A store's own ``location`` opens it again.
     """
     location = location or os.environ.get("INVENTORY_STORE") or DEFAULT_STORE
+    if location.startswith("sqlite:") and "://" not in location:  # SqliteStore.location
+        location = location[len("sqlite:"):]
     scheme = location.split("://", 1)[0].lower() if "://" in location else ""
     if scheme in {"bolt", "neo4j", "bolt+s", "bolt+ssc", "neo4j+s", "neo4j+ssc"}:
         from inventory.graph.neo4j_store import Neo4jStore

@@ -1,0 +1,52 @@
+"""``audit_store``: every site checked on bounded batch graphs, in one or several processes,
+gives exactly the whole-network audit, on both stores."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from inventory.audits import audit_store
+from inventory.cli import cli
+from inventory.graph.compliance import audit
+from inventory.graph.network import load_network
+
+SITES = 120
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory):
+    out = tmp_path_factory.mktemp("generated") / "export"
+    result = CliRunner().invoke(cli, ["generate", "--sites", str(SITES), "--seed", "11",
+                                      str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture
+def imported(store, store_env, export, monkeypatch):
+    for key, value in store_env.items():  # worker processes open the store from the env
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(cli, ["import", "--quiet", str(export)], env=store_env)
+    assert result.exit_code == 0, result.output
+    return store
+
+
+def _dicts(checks) -> list[dict]:
+    return [c.as_dict() for c in checks]
+
+
+@pytest.mark.parametrize("batch,workers", [(7, 1), (25, 2), (1000, 1)])
+def test_batched_audit_is_the_whole_network_audit(imported, batch, workers):
+    whole = _dicts(audit(load_network(imported)))
+    assert len(whole) == SITES and {c["verdict"] for c in whole} > {"COMPLIANT"}
+    assert _dicts(audit_store(imported, batch=batch, workers=workers)) == whole
+
+
+def test_batched_audit_filters_like_the_whole_network_audit(imported):
+    G = load_network(imported)
+    some = sorted({G.nodes[k].get("customer_id") for k in G if k[0] == "Site"})[:5]
+    for filters in ({"tier": "GOLD"}, {"verdict": "NON_COMPLIANT"}, {"customer": some},
+                    {"customer": some[0], "tier": ["SILVER", "BRONZE"]}):
+        assert _dicts(audit_store(imported, batch=10, workers=2, **filters)) == \
+            _dicts(audit(G, **filters)), filters
