@@ -475,7 +475,7 @@ class Neo4jStore(GraphStore):
         rel = "" if types is None else ":" + "|".join(f"`{t}`" for t in types)
         query = f"CALL () {{ {' UNION '.join(seeds)} }} "
         if hops <= 0:
-            query += "RETURN collect(s) AS xs, [] AS rs, [] AS ms"
+            query += "WITH collect(s) AS xs, [] AS rs, [] AS ms "
         else:
             if hops > 1:
                 where = "" if rule is None else " WHERE " + _rule_predicate(rule, "b", params)
@@ -484,18 +484,20 @@ class Neo4jStore(GraphStore):
                 query += "WITH s AS x "
             query += (f"WITH collect(DISTINCT x) AS xs UNWIND xs AS x "
                       f"OPTIONAL MATCH (x)-[r{rel}]-(m) "
-                      "RETURN xs, collect(DISTINCT r) AS rs, collect(DISTINCT m) AS ms")
+                      "WITH xs, collect(DISTINCT r) AS rs, collect(DISTINCT m) AS ms ")
+        # Rows of plain values, not node and relationship entities: the driver builds those
+        # in Python (most of a walk's client CPU), plain lists are decoded in one go.
+        query += ("RETURN [n IN xs + ms | [labels(n)[0], properties(n)]] AS ns, "
+                  "[r IN rs | [type(r), properties(r), labels(startNode(r))[0], "
+                  "startNode(r).id, labels(endNode(r))[0], endNode(r).id]] AS rs")
         records = self._read(query, **params)
         if not records:  # no seed exists
             return Subgraph()
         rec = records[0]
-        key_of: dict[str, Key] = {}
         found: dict[Key, Node] = {}
-        for entity in (*rec["xs"], *rec["ms"]):
-            if entity.element_id not in key_of:
-                props = dict(entity)
-                node = Node(next(iter(entity.labels)), props.pop("id"), props)
-                key_of[entity.element_id] = node.key
+        for label, props in rec["ns"]:
+            if (label, props["id"]) not in found:  # a node may be both an x and an m
+                node = _node(label, props)
                 found[node.key] = node
         graph = Subgraph()
         for label, ids in by_label.items():  # seeds first, as the per-hop walk has them
@@ -503,11 +505,7 @@ class Neo4jStore(GraphStore):
                 if (label, element_id) in found:
                     graph.nodes[(label, element_id)] = found.pop((label, element_id))
         graph.nodes.update(sorted(found.items()))
-        rels = []
-        for entity in rec["rs"]:
-            props = dict(entity)
-            rels.append(Rel(entity.type, props.pop("id"), key_of[entity.start_node.element_id],
-                            key_of[entity.end_node.element_id], props))
+        rels = map(_rel_from_row, rec["rs"])
         graph.rels.update(sorted(((r.type, r.id), r) for r in rels))
         return graph
 
