@@ -104,9 +104,11 @@ class Reader:
 
     def __init__(self, on_table: Callable[[Table], None] | None = None) -> None:
         self.result = ReadResult()
-        # called with each table as soon as it is read, so that a caller can check its
-        # rows and drop them before the next file is read (memory of a big import)
+        # called with each table once its file is read, so that a caller can check its
+        # rows and drop them before the next file is read (memory of a big import); never
+        # inside the handlers of unreadable files, so that a caller's error stays its own
         self.on_table = on_table
+        self._read: list[Table] = []  # tables not yet handed to on_table
 
     def error(self, file: str, message: str, row: int | None = None,
               column: str | None = None, value: Any = None) -> None:
@@ -147,6 +149,10 @@ class Reader:
                 self.error(path.name, "not a CSV, XLSX or ZIP file")
         except OSError as exc:
             self.error(shown, f"cannot read: {exc.strerror or exc}")
+        tables, self._read = self._read, []
+        if self.on_table is not None:
+            for table in tables:
+                self.on_table(table)
 
     def read_zip(self, shown: str, path: Path | io.BytesIO) -> None:
         try:
@@ -289,8 +295,7 @@ class Reader:
         (header_row, headers), data = rows[0], rows[1:]
         table = Table(shown, entity, headers, header_row, data, bad or {}, len(data), size)
         self.result.tables.append(table)
-        if self.on_table is not None:
-            self.on_table(table)
+        self._read.append(table)
 
 
 def _zip_name(info: zipfile.ZipInfo) -> str:
@@ -310,7 +315,8 @@ def _zip_name(info: zipfile.ZipInfo) -> str:
 def read_paths(paths: list[str | Path],
                on_table: Callable[[Table], None] | None = None) -> ReadResult:
     """Read every path (folder, CSV, ZIP or XLSX) into tables, collecting problems;
-    ``on_table(table)`` is called as each table is read (see :class:`Reader`)."""
+    ``on_table(table)`` is called with the tables of each file (CSV, ZIP or workbook)
+    once it is read (see :class:`Reader`)."""
     reader = Reader(on_table)
     for path in paths:
         reader.read_path(Path(path))
