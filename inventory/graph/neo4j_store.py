@@ -113,7 +113,12 @@ def _translate_errors(method: Callable) -> Callable:
                     f"Neo4j at {self.uri} refused the credentials of user {self.user!r}: "
                     f"{_one_line(exc.message or exc)} Check INVENTORY_NEO4J_USER / "
                     "INVENTORY_NEO4J_PASSWORD") from None
-            raise InventoryError(f"Neo4j at {self.uri}: {_one_line(exc.message or exc)}"
+            hint = ""
+            if "memory.transaction" in str(exc.message or exc):  # one big import, one tx
+                hint = (" (an import is one transaction: give the server more heap, "
+                        "server.memory.heap.max_size, or raise db.memory.transaction.total.max"
+                        ", or import the export in parts)")
+            raise InventoryError(f"Neo4j at {self.uri}: {_one_line(exc.message or exc)}{hint}"
                                  ) from None
         except neo4j_errors.DriverError as exc:
             raise StoreUnavailable(f"Neo4j at {self.uri}: {_one_line(exc)}") from None
