@@ -206,19 +206,23 @@ def step_loadcsv(store: str, data: str, import_dir: str, batch: int = 10000) -> 
 
 
 def step_audit(store: str) -> dict[str, Any]:
-    """What ``inventory audit`` does: every site, in batches, one worker per core."""
-    from inventory.audits import audit_store, default_workers
+    """What ``inventory audit`` does: the whole network loaded once, every site checked."""
+    from inventory.graph.compliance import audit
+    from inventory.graph.network import load_network
 
     target = open_bench_store(store)
-    workers = default_workers()
     started = time.perf_counter()
     cpu = time.process_time()
-    checks = list(audit_store(target, workers=workers))
-    seconds = time.perf_counter() - started
+    G = load_network(target)
+    loaded = time.perf_counter()
+    checks = list(audit(G))
+    done = time.perf_counter()
     cpu = time.process_time() - cpu
     target.close()
     verdicts = Counter(c.verdict for c in checks)
-    return {"sites": len(checks), "seconds": seconds, "cpu_seconds": cpu, "workers": workers,
+    seconds = done - started
+    return {"sites": len(checks), "seconds": seconds, "cpu_seconds": cpu,
+            "load_seconds": loaded - started, "analysis_seconds": done - loaded,
             "sites_per_s": len(checks) / seconds, "verdicts": dict(verdicts)}
 
 
@@ -293,13 +297,8 @@ def main(argv: list[str]) -> int:
     step, args = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
     result = STEPS[step](**args)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # with worker processes: this one plus each worker at the largest one's peak (an upper
-    # bound: the kernel reports only the largest child's)
-    workers = result.get("workers", 0) if children.ru_maxrss else 0
-    result["peak_rss_mb"] = (usage.ru_maxrss + workers * children.ru_maxrss) / 1024  # kB
-    result["process_cpu_seconds"] = (usage.ru_utime + usage.ru_stime + children.ru_utime
-                                     + children.ru_stime)
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # kB on Linux
+    result["process_cpu_seconds"] = usage.ru_utime + usage.ru_stime
     sys.stdout.write(RESULT_PREFIX + json.dumps(result) + "\n")
     sys.stdout.flush()
     return 0

@@ -50,3 +50,11 @@ def test_batched_audit_filters_like_the_whole_network_audit(imported):
                     {"customer": some[0], "tier": ["SILVER", "BRONZE"]}):
         assert _dicts(audit_store(imported, batch=10, workers=2, **filters)) == \
             _dicts(audit(G, **filters)), filters
+
+
+def test_cli_audit_with_workers_prints_the_same(imported, store_env):
+    runner = CliRunner()
+    whole = runner.invoke(cli, ["audit", "--format", "json"], env=store_env)
+    batched = runner.invoke(cli, ["audit", "--format", "json", "--workers", "2"], env=store_env)
+    assert whole.exit_code == 0 and batched.exit_code == 0, whole.output + batched.output
+    assert batched.output == whole.output
