@@ -38,7 +38,23 @@ def serve(make_app: Callable[[], Flask], host: str, port: int, *, threads: int =
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.create_server((host.strip("[]"), port), family=family, backlog=1024)
     children: set[int] = set()
+    stopping = False
+
+    def stop(signum: int = signal.SIGTERM, frame: Any = None) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            try:
+                os.kill(child, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    # before forking, so that a stop arriving meanwhile still reaches the workers
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     for _ in range(workers):
+        if stopping:
+            break
         pid = os.fork()
         if pid == 0:  # a worker: its own app, its own connections
             status = 1
@@ -51,19 +67,6 @@ def serve(make_app: Callable[[], Flask], host: str, port: int, *, threads: int =
                 os._exit(status)
         children.add(pid)
     listener.close()
-    stopping = False
-
-    def stop(signum: int = signal.SIGTERM, frame: Any = None) -> None:
-        nonlocal stopping
-        stopping = True
-        for child in children:
-            try:
-                os.kill(child, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     status = 0
     while children:
         pid, _ = os.wait()
