@@ -13,7 +13,6 @@ and takes batches in turn; results come back in site order. GraphStore contract 
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -27,14 +26,6 @@ from inventory.graph.store import GraphStore, open_store
 BATCH = 1000
 
 _worker_store: GraphStore | None = None
-
-
-def default_workers() -> int:
-    """One worker per core this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def audit_store(store: GraphStore, *, tier: str | Iterable[str] | None = None,

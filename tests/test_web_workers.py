@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from inventory.graph.store import open_store
 from web import cache, create_app
 from web.users import LoginThrottle, UserDB
 
@@ -44,7 +45,6 @@ def server_fixture(tmp_path):
     store = tmp_path / "inventory.db"
     env = {**os.environ, "INVENTORY_SECRET_KEY_FILE": str(tmp_path / "secret"),
            "INVENTORY_USERS_DB": str(tmp_path / "users.db")}
-    from inventory.graph.store import open_store
     open_store(str(store)).init()
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "inventory", "serve", "--workers", "2",

@@ -22,6 +22,7 @@ from inventory.model import LABELS, Tier, tier_policy
 from web import cache
 from web.extensions import get_store
 from web.jsonutil import plain
+from web.links import element_url
 
 #: element kinds that have an element page, and the store label (or rel type) behind each
 ELEMENT_KINDS = ("Equipment", "Room", "Point", "Cable", "Duct", "MaintenancePoint", "Circuit",
@@ -62,16 +63,6 @@ def get_site_or_404(site_id: str) -> Node:
 def site_tier(site: Node, customer: Node | None) -> str | None:
     tier = site.props.get("tier") or (customer.props.get("tier") if customer else None)
     return Tier.parse(tier).value if tier else None
-
-
-def url_of(label: str, element_id: str) -> str:
-    from flask import url_for
-
-    if label == "Customer":
-        return url_for("customers.show", customer_id=element_id)
-    if label == "Site":
-        return url_for("sites.show", site_id=element_id)
-    return url_for("elements.show", kind=label, element_id=element_id)
 
 
 # --- whole-network indexes (cached) -----------------------------------------------------------
@@ -117,7 +108,7 @@ def search(query: str, limit: int = MAX_SEARCH_RESULTS) -> dict[str, Any]:
             return
         seen.add((label, element_id))
         results.append({"kind": label, "id": element_id, "name": name, "detail": detail,
-                        "url": url_of(label, element_id), "rank": rank})
+                        "url": element_url(label, element_id), "rank": rank})
 
     for label in LABELS:  # exact id, every label
         node = store.get_node(label, query)

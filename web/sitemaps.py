@@ -18,7 +18,7 @@ from markupsafe import Markup
 from web import maps
 from web.i18n import t, t_enum
 from web.jsonutil import script_json
-from web.pages import url_of
+from web.links import element_url
 
 _KIND_LABEL = {"device": "Equipment", "room": "Room", "point": "Point", "site": "Site"}
 
@@ -87,7 +87,7 @@ class Legend(MacroElement):
 
 def _step_popup(step: dict[str, Any]) -> Markup:
     label = _KIND_LABEL.get(step.get("kind", ""), "")
-    link = url_of(label, step["id"]) if label else None
+    link = element_url(label, step["id"]) if label else None
     rows = [(t("id"), step.get("id")), (t("kind"), t_enum(step.get("kind"))),
             (t("type"), step.get("type")),
             (t("maintainer"), t_enum(step.get("maintainer")))]
@@ -111,7 +111,7 @@ def _section_popup(step: dict[str, Any], route: str) -> Markup:
     if step.get("shared"):
         rows.append((t("shared_risks"), t("yes")))
     return maps.popup_html(step.get("name") or step.get("id"), rows,
-                           url_of("SEGMENT", step["id"]))
+                           element_url("SEGMENT", step["id"]))
 
 
 def _m(value: Any) -> str | None:
@@ -229,7 +229,7 @@ def draw_site(m: folium.Map, data: dict[str, Any], legend: list[tuple[str, str]]
         popup = maps.popup_html(mp.get("name") or mp["id"], [
             (t("maintenance_point"), mp["id"]), (t("address"), mp.get("address")),
             (t("distance"), f"{mp['distance_km']:.1f} km" if mp.get("distance_km") is not None
-             else None)], url_of("MaintenancePoint", mp["id"]))
+             else None)], element_url("MaintenancePoint", mp["id"]))
         mp_marker = folium.Marker([mp["lat"], mp["lon"]])
         mp_marker.add_child(maps.SafePopup(popup))
         mp_marker.add_child(maps.SafeTooltip(f"{t('maintenance_point')}: {mp.get('name')}"))
@@ -262,12 +262,12 @@ def element_map(data: dict[str, Any]) -> str:
             row.get("name") or row["id"], [(t("id"), row["id"]), (t("cable"), row.get("cable_id")),
                                            (t("length"), _m(row.get("length_m"))),
                                            (t("ducts"), ", ".join(row.get("duct_ids") or []))],
-            url_of("SEGMENT", row["id"])), weight=5, class_name="section")
+            element_url("SEGMENT", row["id"])), weight=5, class_name="section")
     for key, (lon, lat, label, name) in (data.get("position_labels") or {}).items():
         points.append((lat, lon))
         element_id = key.split(":", 1)[1]
         maps.marker(m, lat, lon, label, maps.popup_html(name or element_id, [
-            (t("kind"), t_enum(label)), (t("id"), element_id)], url_of(label, element_id)),
+            (t("kind"), t_enum(label)), (t("id"), element_id)], element_url(label, element_id)),
             name or element_id, radius=7 if element_id == element.get("id") else 5)
     if not points:
         return maps.blank_map_html(t("map_no_coordinates"))
@@ -291,7 +291,7 @@ def fault_map(data: dict[str, Any]) -> str:
             maps.ROUTE_COLOURS[0]
         maps.polyline(m, coords, colour, maps.popup_html(row.get("name") or row["id"], [
             (t("id"), row["id"]), (t("length"), _m(row.get("length_m")))],
-            url_of("SEGMENT", row["id"])), weight=5, class_name="section")
+            element_url("SEGMENT", row["id"])), weight=5, class_name="section")
     for side in ("before", "after"):
         point = data.get(side)
         if point and _has_position(point):
