@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from inventory.errors import InventoryError, NotFound, StoreUnavailable
 from inventory.graph.store import (
     GraphStore,
@@ -93,6 +95,16 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
+def _decode(text: str) -> dict[str, Any]:
+    """Stored properties back to a dict. orjson reads JSON about 3× faster than the standard
+    library, and a site's graph decodes ~1,200 records (a whole network millions); text it
+    refuses (NaN, which an old json.dumps could have written) goes to the standard library."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def _last_of_each(records: list, kind: Callable[[Any], str]) -> list:
     """Records with one per (kind, id): the last one, where the first one was. An import
     has no repeats, and a million-entry dict of (kind, id) keys would cost 200 MB at 100,000
@@ -110,7 +122,7 @@ def _last_of_each(records: list, kind: Callable[[Any], str]) -> list:
 
 def _rel_from_row(row: tuple) -> Rel:
     _, rel_type, rel_id, props, s_label, s_id, e_label, e_id = row
-    return Rel(rel_type, rel_id, (s_label, s_id), (e_label, e_id), json.loads(props))
+    return Rel(rel_type, rel_id, (s_label, s_id), (e_label, e_id), _decode(props))
 
 
 class SqliteStore(GraphStore):
@@ -388,7 +400,7 @@ class SqliteStore(GraphStore):
             for node_id, props in self._read(
                     f"SELECT id, props FROM nodes WHERE label = ? AND id IN "
                     f"({_marks(len(part))})", (label, *part)):
-                found[node_id] = Node(label, node_id, json.loads(props))
+                found[node_id] = Node(label, node_id, _decode(props))
         return found
 
     def get_rels(self, rel_type: str, ids: Iterable[str]) -> dict[str, Rel]:
@@ -413,7 +425,7 @@ class SqliteStore(GraphStore):
         # "+id" when filtering: sorting the few matches beats walking (label, id) in order,
         # which the planner would otherwise prefer over the nodes_customer index
         order = " ORDER BY +id" if props else " ORDER BY id"
-        return [Node(label, i, json.loads(p)) for i, p in self._read(sql + order, params)]
+        return [Node(label, i, _decode(p)) for i, p in self._read(sql + order, params)]
 
     def find_rels(self, rel_type: str, **props: Any) -> list[Rel]:
         check_rel_type(rel_type)
@@ -439,7 +451,7 @@ class SqliteStore(GraphStore):
             rows = self._read("SELECT id, props FROM nodes WHERE label = ? AND id > ? "
                               "ORDER BY id LIMIT 5000", (label, last))
             for node_id, props in rows:
-                yield Node(label, node_id, json.loads(props))
+                yield Node(label, node_id, _decode(props))
             if len(rows) < 5000:
                 return
             last = rows[-1][0]
@@ -482,7 +494,7 @@ class SqliteStore(GraphStore):
                 for nid, node_id, props in self._read(
                         f"SELECT nid, id, props FROM nodes WHERE label = ? AND id IN "
                         f"({_marks(len(part))})", (label, *part)):
-                    node = Node(label, node_id, json.loads(props))
+                    node = Node(label, node_id, _decode(props))
                     by_nid[nid] = node
                     graph.nodes[node.key] = node
                     frontier.append(nid)
@@ -509,14 +521,14 @@ class SqliteStore(GraphStore):
                 for nid, label, node_id, props in self._read(
                         f"SELECT nid, label, id, props FROM nodes WHERE nid IN "
                         f"({_marks(len(part))})", part):
-                    by_nid[nid] = Node(label, node_id, json.loads(props))
+                    by_nid[nid] = Node(label, node_id, _decode(props))
                     new_nids.append(nid)
             for rid, rel_type, rel_id, start, end, props in fresh:
                 if rid in seen_rids:
                     continue
                 seen_rids.add(rid)
                 graph.rels[(rel_type, rel_id)] = Rel(rel_type, rel_id, by_nid[start].key,
-                                                     by_nid[end].key, json.loads(props))
+                                                     by_nid[end].key, _decode(props))
             frontier = []
             for nid in sorted(new_nids):
                 node = by_nid[nid]
