@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.steps import RESULT_PREFIX
+from inventory.audits import usable_cpus
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -231,10 +232,11 @@ class Runner:
             if imp.get("write_seconds") and csv_.get("seconds"):
                 imp["write_vs_loadcsv"] = csv_["seconds"] / imp["write_seconds"]
                 imp["total_vs_loadcsv"] = csv_["seconds"] / imp["seconds"]
-        step("audit_sqlite", "audit", store=str(db))
+        workers = self.args.audit_workers
+        step("audit_sqlite", "audit", store=str(db), workers=workers)
         if neo4j:
             step("audit_neo4j", "audit", env=self.neo4j_env(),
-                 store=self.neo4j_env()["INVENTORY_STORE"])
+                 store=self.neo4j_env()["INVENTORY_STORE"], workers=workers)
         step("check_sqlite", "check", store=str(db), samples=self.args.samples,
              seed=self.args.seed)
         if neo4j:
@@ -440,6 +442,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--web-workers", type=int, default=os.cpu_count() or 1,
                    help="`inventory serve --workers` for the site-page step (default: one "
                         "per core)")
+    p.add_argument("--audit-workers", type=int, default=usable_cpus(),
+                   help="`inventory audit --workers` for the audit step (default: one per "
+                        "CPU, as `inventory audit` does)")
     p.add_argument("--skip", action="append", default=[],
                    choices=["import", "loadcsv", "audit", "check", "impact", "web"],
                    help="leave a step out (repeatable)")

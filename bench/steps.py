@@ -62,7 +62,8 @@ def percentile(values: list[float], p: float) -> float:
 
 def step_import(store: str, data: str) -> dict[str, Any]:
     """Import the generated export into an empty store; the write (upsert) is timed apart."""
-    from importers.core import gc_paused, import_paths
+    from importers.core import import_paths
+    from inventory.gcpause import gc_paused
 
     wipe(store)
     target = open_bench_store(store)
@@ -205,25 +206,35 @@ def step_loadcsv(store: str, data: str, import_dir: str, batch: int = 10000) -> 
             "batch": batch, "per_entity_seconds": dict(per_file)}
 
 
-def step_audit(store: str) -> dict[str, Any]:
-    """What ``inventory audit`` does: the whole network loaded once, every site checked."""
+def step_audit(store: str, workers: int = 1) -> dict[str, Any]:
+    """What ``inventory audit --workers N`` does, the collector paused as there: with one
+    worker the whole network loaded once and every site checked on it (load and analysis
+    timed apart), with more ``audit_store``'s batches of nearby sites in N processes."""
+    from inventory.audits import audit_store
+    from inventory.gcpause import gc_paused
     from inventory.graph.compliance import audit
     from inventory.graph.network import load_network
 
     target = open_bench_store(store)
     started = time.perf_counter()
     cpu = time.process_time()
-    G = load_network(target)
-    loaded = time.perf_counter()
-    checks = list(audit(G))
+    split = {}
+    with gc_paused():
+        if workers == 1:  # audit_store's own path for one worker, with the load timed
+            G = load_network(target)
+            split["load_seconds"] = time.perf_counter() - started
+            checks = list(audit(G))
+        else:
+            checks = list(audit_store(target, workers=workers))
     done = time.perf_counter()
     cpu = time.process_time() - cpu
     target.close()
+    if split:
+        split["analysis_seconds"] = done - started - split["load_seconds"]
     verdicts = Counter(c.verdict for c in checks)
     seconds = done - started
-    return {"sites": len(checks), "seconds": seconds, "cpu_seconds": cpu,
-            "load_seconds": loaded - started, "analysis_seconds": done - loaded,
-            "sites_per_s": len(checks) / seconds, "verdicts": dict(verdicts)}
+    return {"sites": len(checks), "workers": workers, "seconds": seconds, "cpu_seconds": cpu,
+            **split, "sites_per_s": len(checks) / seconds, "verdicts": dict(verdicts)}
 
 
 def site_sample(store, count: int, seed: int) -> list[str]:
@@ -297,8 +308,15 @@ def main(argv: list[str]) -> int:
     step, args = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
     result = STEPS[step](**args)
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     result["peak_rss_mb"] = usage.ru_maxrss / 1024  # kB on Linux
     result["process_cpu_seconds"] = usage.ru_utime + usage.ru_stime
+    if result.get("workers", 1) > 1:
+        # the workers run at once: their peaks add up (an upper bound: the largest
+        # worker's peak for each), and their CPU is the step's too
+        result["worker_peak_rss_mb"] = children.ru_maxrss / 1024
+        result["peak_rss_mb"] += result["workers"] * children.ru_maxrss / 1024
+        result["process_cpu_seconds"] += children.ru_utime + children.ru_stime
     sys.stdout.write(RESULT_PREFIX + json.dumps(result) + "\n")
     sys.stdout.flush()
     return 0

@@ -9,10 +9,8 @@ does not know which database is behind it.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,22 +88,6 @@ def import_paths(store: GraphStore, paths: Iterable[str | Path], *, dry_run: boo
         With ``errors`` (nothing written) or the write summary.
     """
     return _import_paths(store, paths, dry_run, crs, progress)
-
-
-@contextmanager
-def gc_paused():
-    """No cyclic garbage collection while an import runs: it makes (almost) no cycles,
-    and with hundreds of thousands of live rows and records every collection rescans
-    them all (about a fifth of the import's time at 10,000 sites). Process-wide, so it is
-    for a process that does nothing else meanwhile (the CLI), not for the web server."""
-    enabled = gc.isenabled()
-    if enabled:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _import_paths(store: GraphStore, paths: Iterable[str | Path], dry_run: bool,

@@ -1,58 +1,74 @@
-"""Audit every site of a store, reading the network in bounded pieces, on several cores.
+"""Audit every site of a store: the whole network in one process, or parts of it on
+several cores.
 
-The store-facing use case behind ``inventory audit`` (and the bench): the sites are taken
-in id order, ``batch`` at a time; each batch's graph is what :func:`load_site_graph` reads
-for those sites (every route of each, to its access nodes and on to aggregation), and
-:func:`~inventory.graph.compliance.audit` checks the batch's sites on it. That is the same
-answer as checking them on the whole network (``tests/test_audits.py``), but memory stays
-that of a batch whatever the network's size, and batches run in parallel: with
-``workers > 1`` each worker process opens the store again (``open_store(store.location)``)
-and takes batches in turn; results come back in site order. GraphStore contract only.
+The store-facing use case behind ``inventory audit`` (and the bench's audit step):
+
+* ``workers=1``: the whole network is read once (:func:`load_network`) and every site is
+  checked on it, in this process;
+* ``workers=N``: the sites, ordered so that neighbours are together (a Morton code of their
+  coordinates), are cut into batches — one per worker, and more when a batch would pass
+  :data:`MAX_BATCH` sites, which bounds a worker's memory. Each batch's graph is what
+  :func:`load_site_graph` reads for those sites (every route of each, to its access nodes
+  and on to aggregation), so :func:`~inventory.graph.compliance.audit` gives the same answer
+  on it as on the whole network (``tests/test_audits.py``). Each worker process opens the
+  store again (``open_store(store.location)``); the results come back in site order.
+
+GraphStore contract only.
 """
 
 from __future__ import annotations
 
+import gc
+import math
 import multiprocessing
+import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from inventory.gcpause import gc_paused
 from inventory.graph.compliance import SiteCheck, audit
-from inventory.graph.network import load_site_graph
+from inventory.graph.network import load_network, load_site_graph
 from inventory.graph.store import GraphStore, open_store
 
-#: sites per batch: large enough that the batch's shared plant (rings, access rooms) is
-#: read once for many sites, small enough to keep a worker's graph a few dozen MB
-BATCH = 1000
+#: most sites a worker checks at once: a 10,000-site batch's graph and its analysis take
+#: about 400 MB
+MAX_BATCH = 10_000
 
 _worker_store: GraphStore | None = None
 
 
 def audit_store(store: GraphStore, *, tier: str | Iterable[str] | None = None,
                 customer: str | Iterable[str] | None = None,
-                verdict: str | Iterable[str] | None = None, batch: int = BATCH,
-                workers: int = 1) -> Iterator[SiteCheck]:
-    """Check every site of ``store`` (in id order), like :func:`compliance.audit` on the
-    whole network, with the same filters.
+                verdict: str | Iterable[str] | None = None, workers: int = 1,
+                batch: int | None = None) -> Iterator[SiteCheck]:
+    """Check every site of ``store`` (in id order), as :func:`compliance.audit` on the
+    whole network does, with the same filters.
 
     Parameters
     ----------
     store : GraphStore
     tier, customer, verdict : optional
         As for :func:`inventory.graph.compliance.audit`.
-    batch : int
-        Sites read and checked together.
     workers : int
-        Processes checking batches in parallel (1: in this process).
+        1: the whole network in this process. N > 1: batches of nearby sites in N processes.
+    batch : int, optional
+        Sites per batch (with it, batches are used even with one worker). By default an
+        equal share per worker, at most :data:`MAX_BATCH`.
     """
+    filters = {"tier": tier, "verdict": verdict}
+    if workers <= 1 and batch is None:
+        yield from audit(load_network(store), customer=customer, **filters)
+        return
     customers = {customer} if isinstance(customer, str) else \
         None if customer is None else set(customer)
-    sites = [n for n in store.iter_nodes("Site")
-             if customers is None or n.props.get("customer_id") in customers]
     # neighbours together: a batch of nearby sites shares its plant and rings, read once
-    sites.sort(key=_place)
-    batches = [[n.id for n in sites[i:i + batch]] for i in range(0, len(sites), max(1, batch))]
-    filters = {"tier": tier, "verdict": verdict}
+    # (only the order is kept: 100,000 site records would stay in every worker's memory)
+    sites = [site_id for _, site_id in sorted(
+        _place(n) for n in store.iter_nodes("Site")
+        if customers is None or n.props.get("customer_id") in customers)]
+    batch = batch or default_batch(len(sites), workers)
+    batches = [sites[i:i + batch] for i in range(0, len(sites), max(1, batch))]
     if workers <= 1 or len(batches) <= 1:
         results = [_check(store, part, filters) for part in batches]
     else:
@@ -63,6 +79,21 @@ def audit_store(store: GraphStore, *, tier: str | Iterable[str] | None = None,
                                  initargs=(store.location,)) as pool:
             results = list(pool.map(_check_in_worker, batches, [filters] * len(batches)))
     yield from sorted((c for checks in results for c in checks), key=lambda c: c.site_id)
+
+
+def default_batch(sites: int, workers: int) -> int:
+    """Sites per batch: an equal share per worker, in more batches when a share would pass
+    :data:`MAX_BATCH`."""
+    parts = max(workers, math.ceil(sites / MAX_BATCH), 1)
+    return max(1, math.ceil(sites / parts))
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, which a container may limit)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _place(site: Any) -> tuple[int, str]:
@@ -91,4 +122,9 @@ def _open_worker_store(location: str) -> None:
 
 def _check_in_worker(site_ids: list[str], filters: dict[str, Any]) -> list[SiteCheck]:
     assert _worker_store is not None
-    return _check(_worker_store, site_ids, filters)
+    # a worker process does nothing else: no cyclic garbage collection while it checks a
+    # batch (see gc_paused), one collection after it (the batch's graph has cycles)
+    with gc_paused():
+        checks = _check(_worker_store, site_ids, filters)
+    gc.collect()
+    return checks

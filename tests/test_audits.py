@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from inventory.audits import audit_store
+from inventory.audits import MAX_BATCH, audit_store, default_batch
 from inventory.cli import cli
 from inventory.graph.compliance import audit
 from inventory.graph.network import load_network
@@ -36,7 +36,7 @@ def _dicts(checks) -> list[dict]:
     return [c.as_dict() for c in checks]
 
 
-@pytest.mark.parametrize("batch,workers", [(7, 1), (25, 2), (1000, 1)])
+@pytest.mark.parametrize("batch,workers", [(7, 1), (25, 2), (1000, 1), (None, 2), (None, 3)])
 def test_batched_audit_is_the_whole_network_audit(imported, batch, workers):
     whole = _dicts(audit(load_network(imported)))
     assert len(whole) == SITES and {c["verdict"] for c in whole} > {"COMPLIANT"}
@@ -54,7 +54,18 @@ def test_batched_audit_filters_like_the_whole_network_audit(imported):
 
 def test_cli_audit_with_workers_prints_the_same(imported, store_env):
     runner = CliRunner()
-    whole = runner.invoke(cli, ["audit", "--format", "json"], env=store_env)
-    batched = runner.invoke(cli, ["audit", "--format", "json", "--workers", "2"], env=store_env)
-    assert whole.exit_code == 0 and batched.exit_code == 0, whole.output + batched.output
-    assert batched.output == whole.output
+    whole = runner.invoke(cli, ["audit", "--format", "json", "--workers", "1"], env=store_env)
+    assert whole.exit_code == 0, whole.output
+    for workers in ([], ["--workers", "2"]):  # the default: one worker per CPU
+        batched = runner.invoke(cli, ["audit", "--format", "json", *workers], env=store_env)
+        assert batched.exit_code == 0, batched.output
+        assert batched.output == whole.output
+
+
+def test_default_batches_are_an_equal_share_per_worker_up_to_max_batch():
+    assert default_batch(120, 2) == 60
+    assert default_batch(121, 2) == 61
+    assert default_batch(10_000, 2) == 5_000
+    assert default_batch(10 * MAX_BATCH, 2) == MAX_BATCH  # ten batches for two workers
+    assert default_batch(10 * MAX_BATCH + 1, 2) == MAX_BATCH * 10 // 11 + 1  # eleven
+    assert default_batch(3, 8) == 1

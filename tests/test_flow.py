@@ -1,6 +1,6 @@
 """The two-route flow (``trace._flow_paths``) on random regions, against networkx's own
-minimum-cost flow on the graph without any chain merged (``_series_units``): the routes
-found must be real routes of the region and cost exactly the optimum."""
+minimum-cost flow: the routes found must be real routes of the region and cost exactly the
+optimum."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inventory.graph.network import NetworkIndex
-from inventory.graph.trace import _PENALTY, Region, _flow_paths, _series_units
+from inventory.graph.trace import _PENALTY, Region, _flow_paths
 
 PENALTY = int(_PENALTY)
 
@@ -33,8 +33,8 @@ def _region(n: int, edges: list[tuple[int, int]], one_way: set[int], sinks: int)
 
 
 def _optimum(region: Region, exempt: set, k: int = 2) -> tuple[int, int]:
-    """(units of flow, their least cost) by networkx on the vertex-split graph, with no
-    vertex merged: a vertex passed once costs 1, a second time 1 + PENALTY unless exempt."""
+    """(units of flow, their least cost) by networkx on the vertex-split graph: a vertex
+    passed once costs 1, a second time 1 + PENALTY unless exempt."""
     D = nx.DiGraph()
     for v in region.succ:
         if v in exempt:
@@ -81,19 +81,4 @@ def test_flow_paths_are_routes_of_least_cost(data):
     for path in paths:
         assert path[0] in region.sources and path[-1] in region.sinks
         assert all(b in region.succ[a] for a, b in zip(path, path[1:]))
-
-
-def test_series_units_merge_chains_and_keep_their_direction():
-    """0 - 1 - 2 - 3 < (4 | 5 - 6) > 7: the chains 1-2-3 and 5-6 become one unit each; a
-    chain walkable one way only is entered only from its first end."""
-    keys = [("Point", f"P{i}") for i in range(8)]
-    P = dict(enumerate(keys))
-    succ = {P[0]: [P[1]], P[1]: [P[0], P[2]], P[2]: [P[1], P[3]], P[3]: [P[2], P[4], P[5]],
-            P[4]: [P[3], P[7]], P[5]: [P[6]], P[6]: [P[7]], P[7]: []}
-    units, out, entry = _series_units(Region([P[0]], {P[7]}, succ))
-    as_ids = [[v[1] for v in unit] for unit in units]
-    assert as_ids == [["P0"], ["P1", "P2"], ["P3"], ["P4"], ["P5", "P6"], ["P7"]]
-    chain_56 = as_ids.index(["P5", "P6"])
-    assert entry[chain_56] == P[3]
-    assert out[chain_56] == [as_ids.index(["P7"])]  # one way: 3 -> 5 -> 6 -> 7 only
 

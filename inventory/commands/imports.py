@@ -32,7 +32,7 @@ def import_command(paths: tuple[str, ...], dry_run: bool, crs: str | None, quiet
     Clean input is written in one transaction; importing it again changes nothing.
     """
     from importers import import_paths
-    from importers.core import gc_paused
+    from inventory.gcpause import gc_paused
 
     bars: dict[str, object] = {}
 

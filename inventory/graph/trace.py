@@ -338,79 +338,6 @@ def _only_path(region: Region) -> list[Key] | None:
     return path if len(path) == len(nbrs) else None
 
 
-def _series_units(region: Region
-                  ) -> tuple[list[tuple[Key, ...]], list[list[int]], dict[int, Key]]:
-    """The region with every chain of degree-two vertices merged into one unit.
-
-    Most of a site's region is such chains: sections and points with no branch in between.
-    A path enters a chain at one end and leaves at the other, so the flow can pass it as one
-    vertex of summed cost, with one sharing penalty per non-exempt vertex: the same optimum
-    on a graph half the size (``tests/test_flow.py``). Returns the units (one vertex, or a
-    chain's vertices in order from one end to the other), in the order of ``region.succ``,
-    each unit's successors, and for each chain the vertex next to its first vertex (where
-    it is entered in order). A chain that leaves a vertex and comes back to it lies on no
-    simple path and is dropped.
-    """
-    succ = region.succ
-    ends = set(region.sources) | region.sinks
-    nbrs: dict[Key, set[Key]] = {u: set() for u in succ}
-    for u, out in succ.items():
-        for v in out:
-            if v != u:
-                nbrs[u].add(v)
-                nbrs[v].add(u)
-    inner = {u for u, ns in nbrs.items() if len(ns) == 2 and u not in ends}
-    units: list[tuple[Key, ...]] = []
-    unit_of: dict[Key, int] = {}
-    chains: list[tuple[Key, int, Key]] = []  # (the vertex before it, unit, the vertex after)
-    dropped: set[Key] = set()
-    for u in succ:
-        if u in unit_of or u in dropped:
-            continue
-        if u in inner:
-            left, right = sorted(nbrs[u])
-            back, first = _chain_run(u, left, u, inner, nbrs)
-            ahead, last = _chain_run(u, right, u, inner, nbrs)
-            if first != u and last != u:  # (an end-less cycle stays uncompressed)
-                chain = (*reversed(back), u, *ahead)
-                if first == last:
-                    dropped.update(chain)
-                    continue
-                for v in chain:
-                    unit_of[v] = len(units)
-                chains.append((first, len(units), last))
-                units.append(chain)
-                continue
-        unit_of[u] = len(units)
-        units.append((u,))
-    in_chain = {i for _, i, _ in chains}
-    out: list[list[int]] = [[] for _ in units]
-    for i, unit in enumerate(units):
-        if i not in in_chain:
-            out[i] = [unit_of[w] for w in succ[unit[0]]
-                      if w in unit_of and unit_of[w] not in in_chain]
-    for first, i, last in chains:
-        walk = (first, *units[i], last)
-        if all(b in succ[a] for a, b in itertools.pairwise(walk)):
-            out[unit_of[first]].append(i)
-            out[i].append(unit_of[last])
-        if all(a in succ[b] for a, b in itertools.pairwise(walk)):
-            out[unit_of[last]].append(i)
-            out[i].append(unit_of[first])
-    return units, out, {i: first for first, i, _ in chains}
-
-
-def _chain_run(prev: Key, cur: Key, start: Key, inner: set[Key],
-               nbrs: dict[Key, set[Key]]) -> tuple[list[Key], Key]:
-    """From ``prev`` into ``cur``, along degree-two vertices: those passed, and the first
-    vertex that is not one (``start`` again when the run is a cycle)."""
-    run: list[Key] = []
-    while cur in inner and cur != start:
-        run.append(cur)
-        prev, cur = cur, next(w for w in nbrs[cur] if w != prev)
-    return run, cur
-
-
 def _flow_paths(ix: NetworkIndex, region: Region, exempt: Callable[[Key], bool],
                 k: int = 2) -> list[list[Key]]:
     """``k`` source-to-sink paths of least total cost that share as few non-exempt vertices as
@@ -421,9 +348,9 @@ def _flow_paths(ix: NetworkIndex, region: Region, exempt: Callable[[Key], bool],
     only = _only_path(region)
     if only is not None:  # one way only: every unit of flow takes it
         return [list(only) for _ in range(k)]
-    units, unit_succ, entry = _series_units(region)
-    first_of = {unit[0]: i for i, unit in enumerate(units)}
-    n = len(units)
+    verts = list(region.succ)
+    index = {v: i for i, v in enumerate(verts)}
+    n = len(verts)
     S, T = 2 * n, 2 * n + 1
     size = 2 * n + 2
     # the edges of node u, as parallel lists (faster than a list per edge in the hot loop):
@@ -446,21 +373,20 @@ def _flow_paths(ix: NetworkIndex, region: Region, exempt: Callable[[Key], bool],
         cost[v].append(-weight)
         original[v].append(0)
 
-    for i, unit in enumerate(units):
-        weight = sum(_vertex_cost(ix, v) for v in unit)
-        shared = sum(1 for v in unit if not exempt(v))
-        if not shared:
+    for v, i in index.items():
+        weight = _vertex_cost(ix, v)
+        if exempt(v):
             add(2 * i, 2 * i + 1, _BIG, weight)
         else:
             add(2 * i, 2 * i + 1, 1, weight)
-            add(2 * i, 2 * i + 1, k, weight + shared * _PENALTY)
-        for j in unit_succ[i]:
-            add(2 * i + 1, 2 * j, _BIG, 0.0)
+            add(2 * i, 2 * i + 1, k, weight + _PENALTY)
+        for w in region.succ[v]:
+            add(2 * i + 1, 2 * index[w], _BIG, 0.0)
     for s in region.sources:
-        add(S, 2 * first_of[s], _BIG, 0.0)
+        add(S, 2 * index[s], _BIG, 0.0)
     for t in sorted(region.sinks):
-        if t in first_of:
-            add(2 * first_of[t] + 1, T, _BIG, 0.0)
+        if t in index:
+            add(2 * index[t] + 1, T, _BIG, 0.0)
     sent = 0
     while sent < k:
         dist = [float("inf")] * size
@@ -506,10 +432,7 @@ def _flow_paths(ix: NetworkIndex, region: Region, exempt: Callable[[Key], bool],
                 if flow.get((u, j), 0) > 0:
                     flow[(u, j)] -= 1
                     if v < 2 * n and v % 2 == 0:
-                        unit = units[v // 2]
-                        # a chain is stored from one end; the path may come from the other
-                        forward = v // 2 not in entry or path[-1] == entry[v // 2]
-                        path.extend(unit if forward else reversed(unit))
+                        path.append(verts[v // 2])
                     u = v
                     break
             else:
