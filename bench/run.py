@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.steps import RESULT_PREFIX
-from inventory.audits import usable_cpus
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -442,9 +441,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--web-workers", type=int, default=os.cpu_count() or 1,
                    help="`inventory serve --workers` for the site-page step (default: one "
                         "per core)")
-    p.add_argument("--audit-workers", type=int, default=usable_cpus(),
-                   help="`inventory audit --workers` for the audit step (default: one per "
-                        "CPU, as `inventory audit` does)")
+    p.add_argument("--audit-workers", type=int, default=None,
+                   help="`inventory audit --workers` for the audit step (default: as "
+                        "`inventory audit` chooses, one per CPU on SQLite, 1 on Neo4j)")
     p.add_argument("--skip", action="append", default=[],
                    choices=["import", "loadcsv", "audit", "check", "impact", "web"],
                    help="leave a step out (repeatable)")

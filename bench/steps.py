@@ -206,16 +206,17 @@ def step_loadcsv(store: str, data: str, import_dir: str, batch: int = 10000) -> 
             "batch": batch, "per_entity_seconds": dict(per_file)}
 
 
-def step_audit(store: str, workers: int = 1) -> dict[str, Any]:
+def step_audit(store: str, workers: int | None = None) -> dict[str, Any]:
     """What ``inventory audit --workers N`` does, the collector paused as there: with one
     worker the whole network loaded once and every site checked on it (load and analysis
     timed apart), with more ``audit_store``'s batches of nearby sites in N processes."""
-    from inventory.audits import audit_store
+    from inventory.audits import audit_store, default_workers
     from inventory.gcpause import gc_paused
     from inventory.graph.compliance import audit
     from inventory.graph.network import load_network
 
     target = open_bench_store(store)
+    workers = workers or default_workers(target)  # as `inventory audit` chooses
     started = time.perf_counter()
     cpu = time.process_time()
     split = {}

@@ -88,6 +88,12 @@ def default_batch(sites: int, workers: int) -> int:
     return max(1, math.ceil(sites / parts))
 
 
+def default_workers(store: GraphStore) -> int:
+    """One worker per CPU, or one for a store that reads the whole network faster than
+    batches (:attr:`GraphStore.prefers_whole_reads`)."""
+    return 1 if store.prefers_whole_reads else usable_cpus()
+
+
 def usable_cpus() -> int:
     """The CPUs this process may run on (its affinity, which a container may limit)."""
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from inventory.audits import audit_store, usable_cpus
+from inventory.audits import audit_store, default_workers
 from inventory.cli import echo, format_option, store_option
 from inventory.gcpause import gc_paused
 from inventory.graph.compliance import VERDICTS, audit_summary, check
@@ -98,9 +98,9 @@ AUDIT_COLUMNS = ["site_id", "site_name", "customer_id", "tier", "verdict", "fail
               type=click.Choice(VERDICTS, case_sensitive=False),
               help="Only sites with this verdict (repeatable).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="Processes checking the sites [default: one per CPU]. 1: the whole network "
-                   "in this process; N > 1: batches of nearby sites (at most 10,000 each) in "
-                   "N processes, with the same result.")
+              help="Processes checking the sites [default: one per CPU; 1 on Neo4j]. 1: the "
+                   "whole network in this process; N > 1: batches of nearby sites (at most "
+                   "10,000 each) in N processes, with the same result.")
 @store_option
 @format_option
 def audit(store: GraphStore, fmt: str, tiers: tuple[str, ...], customers: tuple[str, ...],
@@ -110,7 +110,7 @@ def audit(store: GraphStore, fmt: str, tiers: tuple[str, ...], customers: tuple[
     filters = {"tier": tiers or None, "customer": customers or None,
                "verdict": [v.upper() for v in verdicts] or None}
     with gc_paused():  # the CLI process does nothing else meanwhile
-        checks = list(audit_store(store, workers=workers or usable_cpus(), **filters))
+        checks = list(audit_store(store, workers=workers or default_workers(store), **filters))
     rows = [c.as_row() for c in checks]
     summary = audit_summary(checks)
     if fmt == "table":

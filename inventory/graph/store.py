@@ -162,6 +162,10 @@ class GraphStore(ABC):
 
     #: A short name for messages ("sqlite:inventory.db", "bolt://…").
     location: str
+    #: Whether one stream of the whole graph costs less than bounded walks from thousands
+    #: of seeds at once (a server walking each seed's neighbourhood): then an audit reads
+    #: the whole network in one process rather than batches on every core.
+    prefers_whole_reads: bool = False
 
     # -- schema and lifecycle
     @abstractmethod
