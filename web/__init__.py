@@ -25,7 +25,7 @@ from inventory.errors import InventoryError, NotFound, StoreUnavailable, Validat
 from web import config as config_module
 from web import links
 from web.extensions import csrf, store_ext
-from web.i18n import current_lang, t, t_enum
+from web.i18n import current_lang, fmt_km, fmt_m, t, t_enum
 from web.users import LoginThrottle, UserDB
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
 
     app.jinja_env.autoescape = True  # also for templates not ending in .html
-    app.jinja_env.globals.update(t=t, t_enum=t_enum, lang=current_lang, fmt_km=_fmt_km,
-                                 fmt_m=_fmt_m, nav_items=NAV_ITEMS,
-                                 element_link=links.element_link, step_link=links.step_link)
+    app.jinja_env.globals.update(t=t, t_enum=t_enum, lang=current_lang, fmt_km=fmt_km,
+                                 fmt_m=fmt_m, nav_items=NAV_ITEMS,
+                                 element_link=links.element_link, step_link=links.step_link,
+                                 segment_row=links.segment_row)
     app.jinja_env.filters["yesno"] = lambda v: t("yes") if v else (t("no") if v is not None
                                                                        else "")
 
@@ -111,17 +112,6 @@ def _read_access():
     if request.endpoint in {"auth.login", "auth.set_lang", "static"} or g.get("user"):
         return None
     return require()(lambda: None)()
-
-
-def _fmt_km(value: Any) -> str:
-    return "" if value is None else f"{float(value):.1f} km"
-
-
-def _fmt_m(value: Any) -> str:
-    if value is None:
-        return ""
-    value = float(value)
-    return f"{value / 1000:.2f} km" if value >= 1000 else f"{value:.0f} m"
 
 
 #: (endpoint, label key) of the navigation's areas

@@ -267,3 +267,14 @@ def t_enum(value: object) -> str:
     if entry is None:
         return str(value)
     return entry[1] if current_lang() == "zh" else entry[0]
+
+
+def fmt_km(value: object) -> str:
+    return "" if value is None else f"{float(value):.1f} km"
+
+
+def fmt_m(value: object) -> str:
+    if value is None:
+        return ""
+    value = float(value)
+    return f"{value / 1000:.2f} km" if value >= 1000 else f"{value:.0f} m"

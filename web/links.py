@@ -1,9 +1,12 @@
-"""Links to elements, for the templates: ``element_link`` and ``step_link``.
+"""Links to elements, for the templates: ``element_link``, ``step_link`` and the rows of a
+route's segment table (``segment_row``).
 
 A site page has hundreds of links (every section, cable and duct of every route). As Jinja
 macros calling ``url_for`` they were a third of the page's time, so they are plain
 functions: each endpoint's URL prefix is built once per request with ``url_for`` and the id
-is quoted the way werkzeug's ``path`` converter quotes it.
+is quoted the way werkzeug's ``path`` converter quotes it. For the same reason a segment
+table's row (seven links and five cells, a few hundred rows a page) is written here rather
+than in ``_segments.html``: one call per row instead of a dozen template calls.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from urllib.parse import quote
 from flask import g, url_for
 from markupsafe import Markup, escape
 
-from web.i18n import t
+from web.i18n import fmt_m, t, t_enum
 
 #: labels with a page of their own under /elements/<kind>/<id>
 ELEMENT_KINDS = frozenset({"Equipment", "Room", "Point", "Cable", "Duct", "MaintenancePoint",
@@ -46,11 +49,16 @@ def element_url(label: str, element_id: Any) -> str | None:
 
 def element_link(label: str, element_id: Any, name: Any = None) -> Markup:
     """``<a href="…">name</a>`` to the element's page (just the name when it has none)."""
-    text = escape(name or element_id)
-    url = element_url(label, element_id)
-    if url is None:
-        return Markup(text)
-    return Markup(f'<a href="{escape(url)}">{text}</a>')  # f-string: Markup.format is slow
+    # a page links the same cables, ducts and points many times: built once per request
+    made = g.setdefault("_links", {})
+    key = (label, element_id, name)
+    link = made.get(key)
+    if link is None:
+        text = escape(name or element_id)
+        url = element_url(label, element_id)
+        # f-string: Markup.format is slow
+        link = made[key] = Markup(text if url is None else f'<a href="{escape(url)}">{text}</a>')
+    return link
 
 
 def step_link(ref: dict[str, Any] | None) -> Markup:
@@ -62,3 +70,25 @@ def step_link(ref: dict[str, Any] | None) -> Markup:
     if ref.get("boundary"):
         link += Markup(f' <span class="badge handover" title="{escape(t("handover"))}">⇄</span>')
     return link
+
+
+def segment_row(row: dict[str, Any], show_route: bool) -> Markup:
+    """One ``<tr>`` of a segment table (a row of ``web.pages.segment_table``)."""
+    cable = ""
+    if row.get("cable_id"):
+        cable = element_link("Cable", row["cable_id"], row.get("cable_name") or row["cable_id"])
+    if row.get("cable_level"):
+        cable += " · " + escape(t_enum(row["cable_level"]))
+    cores, fibers = row.get("cores_used"), row.get("fiber_count")
+    ducts = ", ".join(element_link("Duct", d, d) for d in row.get("duct_ids") or ())
+    shared = f' <span class="badge shared">{escape(t("shared"))}</span>' if row.get("shared") else ""
+    return Markup(
+        f'<tr class="{"shared" if row.get("shared") else ""}">'
+        + (f"<td>{escape(row.get('route'))}</td>" if show_route else "")
+        + f"<td>{step_link(row.get('from'))}</td><td>{step_link(row.get('to'))}</td>"
+        f"<td>{element_link('SEGMENT', row.get('id'), row.get('id'))}"
+        f'<div class="detail">{cable}</div></td>'
+        f"<td>{escape('?' if cores is None else cores)}/{escape('?' if fibers is None else fibers)}"
+        f'</td><td class="num">{escape(fmt_m(row.get("length_m")))}</td>'
+        f"<td>{escape(t_enum(row.get('laying')))}</td><td>{ducts}</td>"
+        f"<td>{escape(t_enum(row.get('maintainer')))}{shared}</td></tr>\n")
