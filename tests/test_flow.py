@@ -81,4 +81,3 @@ def test_flow_paths_are_routes_of_least_cost(data):
     for path in paths:
         assert path[0] in region.sources and path[-1] in region.sinks
         assert all(b in region.succ[a] for a, b in zip(path, path[1:]))
-

@@ -342,3 +342,25 @@ def test_element_links_match_url_for(app, label, element_id):
             f'<a href="{escape(expected)}">&lt;i&gt;</a>'
         assert links.element_url("Unknown", element_id) is None
         assert links.element_link("Unknown", element_id) == escape(element_id)
+
+
+def test_segment_rows_escape_every_field(app):
+    """web.links.segment_row writes a route table's row outside the template's autoescape:
+    every text from the store comes out escaped, links to the elements included."""
+    from web import links
+
+    hostile = "<img src=x onerror=alert(1)>"
+    row = {"route": hostile, "id": "SEC<1>", "from": {"label": "Point", "id": "P&1",
+                                                       "name": hostile},
+           "to": {"label": "Room", "id": "R1", "name": "room", "boundary": True},
+           "cable_id": "C<1>", "cable_name": hostile, "cable_level": hostile,
+           "cores_used": None, "fiber_count": 12, "length_m": 1250.0, "laying": hostile,
+           "duct_ids": ["D<1>", "D2"], "maintainer": hostile, "shared": True}
+    with app.test_request_context("/"):
+        html = str(links.segment_row(row, show_route=True))
+        assert "<img" not in html and "<1>" not in html
+        # route, from, cable name, cable level, laying, maintainer
+        assert html.count("&lt;img src=x onerror=alert(1)&gt;") == 6
+        assert links.element_link("Duct", "D<1>", "D<1>") in html
+        assert '<td class="num">1.25 km</td>' in html and "<td>?/12</td>" in html
+        assert html.startswith('<tr class="shared"><td>')
