@@ -163,8 +163,8 @@ class Runner:
             sites = site_sample(store, self.args.web_sites, self.args.seed + 1)
             store.close()
             for _ in range(300):
-                try:
-                    urllib.request.urlopen(base + "/", timeout=5).read()
+                try:  # not "/": the dashboard starts the whole-network audit in the background
+                    urllib.request.urlopen(base + "/healthz", timeout=5).read()
                     break
                 except OSError:
                     if server.poll() is not None:

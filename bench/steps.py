@@ -245,12 +245,14 @@ def site_sample(store, count: int, seed: int) -> list[str]:
 
 def step_check(store: str, samples: int = 200, seed: int = 1) -> dict[str, Any]:
     """trace + check of one site, as ``inventory check`` does it (load_site_graph + check)."""
+    from inventory.gcpause import settle_heap
     from inventory.graph.compliance import check
     from inventory.graph.network import load_site_graph
 
     target = open_bench_store(store)
     sites = site_sample(target, samples, seed)
     check(load_site_graph(target, sites[0]), sites[0])  # warm-up, not counted
+    settle_heap()  # a process serving many sites, as the web server's workers do
     wall, cpu, sizes = [], [], []
     for site in sites:
         started = time.perf_counter()

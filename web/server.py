@@ -29,10 +29,13 @@ def serve(make_app: Callable[[], Flask], host: str, port: int, *, threads: int =
     """
     from waitress import serve as waitress_serve
 
+    from inventory.gcpause import settle_heap
+
     app = make_app()  # in the parent first: a bad configuration fails once, before forking
     options = {"threads": threads, "ident": "inventory",
                "max_request_body_size": app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024}
     if workers <= 1:
+        settle_heap()
         waitress_serve(app, host=host, port=port, **options)
         return 0
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -61,7 +64,9 @@ def serve(make_app: Callable[[], Flask], host: str, port: int, *, threads: int =
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                waitress_serve(make_app(), sockets=[listener], **options)
+                worker_app = make_app()
+                settle_heap()
+                waitress_serve(worker_app, sockets=[listener], **options)
                 status = 0
             finally:
                 os._exit(status)
