@@ -11,10 +11,14 @@ A tiny access network used throughout::
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inventory.errors import NotFound, ValidationError
-from inventory.graph.store import Node, Rel
+from inventory.graph.store import Node, Rel, canonical
 from inventory.model import clean_node, clean_rel, rel_id
 
 
@@ -260,3 +264,26 @@ def test_run_reads_runs_the_reads_together(store):
     with pytest.raises(ValidationError):  # a store error inside is the project's own
         store.run_reads(lambda: store.get_nodes("NoSuchLabel", ["x"]))
     assert store.get_node("Site", "S1") is not None  # and the store reads on afterwards
+
+
+# -- canonical: orjson where it writes the standard library's text, the library elsewhere
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4), max_leaves=8)
+
+
+@given(st.dictionaries(st.text(max_size=8), _json_values, max_size=6))
+@settings(max_examples=400, deadline=None)
+def test_canonical_is_the_standard_librarys_text(props):
+    expected = json.JSONEncoder(sort_keys=True, ensure_ascii=False,
+                                separators=(",", ":")).encode(props)
+    assert canonical(props) == expected
+
+
+@pytest.mark.parametrize("value", [1e-5, 1.5e-7, 1e16, 1e300, 2 ** 70, -0.0, 0.1, 123.456,
+                                   float("nan"), "名字\u2028\x1f\"\\", [1e-9, "a"]])
+def test_canonical_edge_values(value):
+    props = {"v": value, "名": 1}
+    assert canonical(props) == json.dumps(props, sort_keys=True, ensure_ascii=False,
+                                          separators=(",", ":"))
