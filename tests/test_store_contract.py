@@ -282,7 +282,8 @@ def test_canonical_is_the_standard_librarys_text(props):
 
 
 @pytest.mark.parametrize("value", [1e-5, 1.5e-7, 1e16, 1e300, 2 ** 70, -0.0, 0.1, 123.456,
-                                   float("nan"), "名字\u2028\x1f\"\\", [1e-9, "a"]])
+                                   float("nan"), float("inf"), None, "\ud800", "e-mail",
+                                   "名字\u2028\x1f\"\\", [1e-9, "a"]])
 def test_canonical_edge_values(value):
     props = {"v": value, "名": 1}
     assert canonical(props) == json.dumps(props, sort_keys=True, ensure_ascii=False,
