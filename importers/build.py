@@ -245,10 +245,13 @@ class Builder:
         # two passes over the reference cells rather than a list of them all (a million
         # at 100,000 sites): what to read from the store, then each reference
         wanted: dict[str, set[str]] = {}
-        for _row, column, items in self._references():
+        # only labels the store holds any of can answer (none at all: a first import)
+        stored = {label for label, n in self.store.count_nodes().items() if n}
+        for _row, column, items in self._references() if stored else ():
             for label, element_id in items:
                 for candidate in ([label] if label else column.refs):
-                    if element_id not in self.imported.get(candidate, {}):
+                    if candidate in stored and \
+                            element_id not in self.imported.get(candidate, {}):
                         wanted.setdefault(candidate, set()).add(element_id)
         for label, element_ids in wanted.items():
             if label in NODE_FIELDS:

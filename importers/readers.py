@@ -93,7 +93,8 @@ def decode(data: bytes) -> tuple[str, str] | None:
 
 def _delimiter(text: str) -> str:
     """Comma, unless the first line clearly uses tabs or semicolons (Excel 'text' exports)."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
+    # the first megabyte is enough to find the first line: not a list of every line
+    first = next((line for line in text[:1 << 20].splitlines() if line.strip()), "")
     counts = {d: first.count(d) for d in (",", "\t", ";")}
     best = max(counts, key=counts.get)
     return best if counts[best] > counts[","] else ","
