@@ -171,53 +171,65 @@ class Builder:
                    number: int, cells: list[str], shared: dict[str, dict[str, str]]) -> Row:
         """``plan``: (index, name, header, parse, required) per mapped column; ``keep``:
         the indexes of the cells the row keeps (``kept`` maps their names)."""
-        n_cells = len(cells)
-        row = Row(table, number, where, kept, tuple(
-            "" if i >= n_cells else cells[i] if len(cells[i]) <= _KEEP else cells[i][:_KEEP]
-            for i in keep))
-        n_headers = len(table.headers)
-        if len(cells) > n_headers:
+        n_cells, n_headers = len(cells), len(table.headers)
+        if n_cells > n_headers:
             extra = [c for c in cells[n_headers:] if c]
-            if extra:
-                self.error(row, None, f"{n_headers + len(extra)} cells but only "
-                                      f"{n_headers} headers: an unquoted comma in a "
-                                      "value?", value=extra[0])
-        bad_cells = table.bad_cells
-        # one search over the row; cell by cell only when it found something
-        control = _CONTROL.search("".join(cells)) is not None
+        elif n_cells < n_headers:
+            extra, cells = [], cells + [""] * (n_headers - n_cells)
+        else:
+            extra = []
+        joined = "".join(cells)
+        row = Row(table, number, where, kept, tuple(
+            cells[i] if len(cells[i]) <= _KEEP else cells[i][:_KEEP] for i in keep)
+            if len(joined) > _KEEP else tuple(cells[i] for i in keep))
+        if extra:
+            self.error(row, None, f"{n_headers + len(extra)} cells but only "
+                                  f"{n_headers} headers: an unquoted comma in a "
+                                  "value?", value=extra[0])
+        # one look at the whole row; cell by cell only when it found something
+        suspect = bool(table.bad_cells) or len(joined) > MAX_CELL or \
+            _CONTROL.search(joined) is not None
         values = row.values
         for index, name, _header, parse, required in plan:
-            text = cells[index] if index < n_cells else ""
-            bad = bad_cells.get((number, index)) if bad_cells else None
+            text = cells[index]
             # messages here quote the cell itself (the row keeps only some cells)
-            if bad:
-                self.error(row, name, bad, value=text or None)
-            elif len(text) > MAX_CELL:
-                self.error(row, name, f"cell is {len(text):,} characters long; "
-                                      f"at most {MAX_CELL:,} are accepted", value=text)
-            elif control and _CONTROL.search(text):
-                char = _CONTROL.search(text)[0]
-                self.error(row, name, f"contains a control character "
-                                      f"(U+{ord(char):04X})", value=text)
-            elif not text:
+            if suspect:
+                problem = self._cell_problem(table, number, index, text)
+                if problem:
+                    self.error(row, name, problem, value=text or None)
+                    continue
+            if not text:
                 if required:
                     self.error(row, name, f"{name} is required")
-            else:
-                try:
-                    value = parse(text)
-                except (ValueError, TypeError, OverflowError, ValidationError) as exc:
-                    message = exc.message if isinstance(exc, ValidationError) else str(exc)
-                    self.error(row, name, message, value=text)
-                    continue
-                same = shared.get(name)
-                if same is not None:
-                    value = same.setdefault(value, value)
-                    if len(same) > _SHARED_LIMIT:
-                        del shared[name]
-                values[name] = value
+                continue
+            try:
+                value = parse(text)
+            except (ValueError, TypeError, OverflowError, ValidationError) as exc:
+                message = exc.message if isinstance(exc, ValidationError) else str(exc)
+                self.error(row, name, message, value=text)
+                continue
+            same = shared.get(name)
+            if same is not None:
+                value = same.setdefault(value, value)
+                if len(same) > _SHARED_LIMIT:
+                    del shared[name]
+            values[name] = value
         row.id = values.get("id")
         self.rows[table.entity.key].append(row)
         return row
+
+    @staticmethod
+    def _cell_problem(table: Table, number: int, index: int, text: str) -> str | None:
+        """What makes a cell unreadable before its column's parser sees it, if anything."""
+        bad = table.bad_cells.get((number, index))
+        if bad:
+            return bad
+        if len(text) > MAX_CELL:
+            return f"cell is {len(text):,} characters long; at most {MAX_CELL:,} are accepted"
+        control = _CONTROL.search(text)
+        if control:
+            return f"contains a control character (U+{ord(control[0]):04X})"
+        return None
 
     def finish(self) -> None:
         """After every table is parsed: ids, references, then the records."""

@@ -38,7 +38,10 @@ _normalize = unicodedata.normalize
 # --- parsers: cell text (already stripped, never empty) -> typed value, or ValueError --------
 
 def text(value: str) -> str:
-    return _normalize("NFC", str(value)).strip()  # model._text, one call less per cell
+    # model._text, one call less per cell; ASCII text is its own NFC form
+    if type(value) is str and value.isascii():
+        return value.strip()
+    return _normalize("NFC", str(value)).strip()
 
 
 def number(value: str) -> float:
