@@ -45,3 +45,22 @@ def test_growth_compares_the_steps_both_sizes_ran(monkeypatch):
                         "web": {"p95_ms": 120.0}, "total_seconds": 140.0}}
     assert growth(sizes) == {"100000/10000": {"time_ratio": 11.0, "size_ratio": 10.0,
                                               "steps": ["import_sqlite"]}}
+
+
+def test_import_in_parts_gives_the_same_store(tmp_path: Path, monkeypatch) -> None:
+    """The bench's Neo4j import above --neo4j-whole-max goes file by file (README, Import):
+    the same store as one import, so the steps after it measure the same network."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench.steps import PART_ORDER, step_import
+    from importers.generate import generate
+    from inventory.graph.store import open_store
+
+    data = tmp_path / "export"
+    generate(data, sites=60, seed=3)
+    assert sorted(p.stem for p in data.glob("*.csv")) == sorted(PART_ORDER)
+    whole, parts = str(tmp_path / "whole.db"), str(tmp_path / "parts.db")
+    assert step_import(whole, str(data))["parts"] == 1
+    result = step_import(parts, str(data), parts=True)
+    assert result["parts"] == len(PART_ORDER)
+    assert result["records"] == step_import(whole, str(data))["records"]
+    assert open_store(parts).digest() == open_store(whole).digest()
