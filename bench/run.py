@@ -453,8 +453,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--neo4j", metavar="URI", help="use this running server instead of "
                    "starting one ($INVENTORY_NEO4J_USER / _PASSWORD)")
     p.add_argument("--neo4j-import-dir", help="its import directory (for LOAD CSV)")
-    p.add_argument("--neo4j-heap", default="2g")
-    p.add_argument("--neo4j-pagecache", default="1g")
+    # 6g: at 100k sites a part of the import in parts (a file: up to 363,000 ducts) outgrew
+    # the transaction memory of a 2g heap (1.4 GiB); the 100k store (~1 GB) fits a 2g cache
+    p.add_argument("--neo4j-heap", default="6g")
+    p.add_argument("--neo4j-pagecache", default="2g")
     p.add_argument("--neo4j-impact-max", type=int, default=100_000,
                    help="fault impact on Neo4j up to this many sites")
     p.add_argument("--neo4j-max", type=int, default=100_000,
