@@ -63,9 +63,13 @@ def server_fixture(tmp_path):
         assert proc.poll() is None, proc.stderr.read()
         yield proc, port
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if proc.poll() is None:  # SIGTERM: the parent stops its workers (SIGKILL would orphan them)
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def test_workers_serve_and_stop_together(server):
