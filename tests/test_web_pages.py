@@ -345,7 +345,7 @@ def test_element_links_match_url_for(app, label, element_id):
 
 
 def test_segment_rows_escape_every_field(app):
-    """web.links.segment_row writes a route table's row outside the template's autoescape:
+    """web.links.segment_rows writes a route table's rows outside the template's autoescape:
     every text from the store comes out escaped, links to the elements included."""
     from web import links
 
@@ -357,10 +357,11 @@ def test_segment_rows_escape_every_field(app):
            "cores_used": None, "fiber_count": 12, "length_m": 1250.0, "laying": hostile,
            "duct_ids": ["D<1>", "D2"], "maintainer": hostile, "shared": True}
     with app.test_request_context("/"):
-        html = str(links.segment_row(row, show_route=True))
+        html = str(links.segment_rows([row, row], show_route=True))
         assert "<img" not in html and "<1>" not in html
-        # route, from, cable name, cable level, laying, maintainer
-        assert html.count("&lt;img src=x onerror=alert(1)&gt;") == 6
+        # route, from, cable name, cable level, laying, maintainer; in each row
+        assert html.count("&lt;img src=x onerror=alert(1)&gt;") == 12
+        assert html.count("<tr") == 2 and html.endswith("</td></tr>\n")
         assert links.element_link("Duct", "D<1>", "D<1>") in html
         assert '<td class="num">1.25 km</td>' in html and "<td>?/12</td>" in html
         assert html.startswith('<tr class="shared"><td>')

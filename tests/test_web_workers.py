@@ -63,9 +63,13 @@ def server_fixture(tmp_path):
         assert proc.poll() is None, proc.stderr.read()
         yield proc, port
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if proc.poll() is None:  # SIGTERM: the parent stops its workers (SIGKILL would orphan them)
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def test_workers_serve_and_stop_together(server):
@@ -80,6 +84,38 @@ def test_workers_serve_and_stop_together(server):
     for pid in workers:
         assert not Path(f"/proc/{pid}").exists() or \
             Path(f"/proc/{pid}/status").read_text().find("State:\tZ") >= 0
+
+
+def _connections(pid: int, port: int) -> int:
+    """Established TCP connections to ``port`` that process ``pid`` holds."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                established.add(fields[9])  # the socket's inode
+    fds = Path(f"/proc/{pid}/fd")
+    return sum(1 for fd in fds.iterdir() if os.readlink(fd)[8:-1] in established)
+
+
+def test_connections_are_spread_over_the_workers(server):
+    """Keep-alive connections stay with the worker that accepted them: the workers take
+    them in turn (by how many each has open), not whichever woke first."""
+    import http.client
+
+    proc, port = server
+    workers = _children(proc.pid)
+    connections = []
+    try:
+        for _ in range(8):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/healthz")
+            assert conn.getresponse().read() is not None  # accepted and answered
+            connections.append(conn)
+        assert [_connections(pid, port) for pid in workers] == [4, 4]
+    finally:
+        for conn in connections:
+            conn.close()
 
 
 def test_a_dead_worker_stops_the_server(server):

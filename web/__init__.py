@@ -51,7 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals.update(t=t, t_enum=t_enum, lang=current_lang, fmt_km=fmt_km,
                                  fmt_m=fmt_m, nav_items=NAV_ITEMS,
                                  element_link=links.element_link, step_link=links.step_link,
-                                 segment_row=links.segment_row)
+                                 segment_rows=links.segment_rows)
     app.jinja_env.filters["yesno"] = lambda v: t("yes") if v else (t("no") if v is not None
                                                                        else "")
 

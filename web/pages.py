@@ -409,11 +409,13 @@ def _depots() -> list[tuple[str, float, float]]:
     return faults.depots(get_store())
 
 
-def maintenance_point(site: Node) -> dict[str, Any] | None:
-    """The site's maintenance point (SERVED_BY, else the nearest), with distance and band."""
+def maintenance_point(site: Node, around: tuple[list[Node], list[Rel]] | None = None
+                      ) -> dict[str, Any] | None:
+    """The site's maintenance point (SERVED_BY, else the nearest), with distance and band.
+    ``around``: the site's neighbourhood, when the caller has read it already."""
     store = get_store()
     mp_node, distance = None, None
-    nodes, rels = store.neighbourhood([site.key])
+    nodes, rels = around or store.neighbourhood([site.key])
     by_key = {n.key: n for n in nodes}
     for rel in rels:
         if rel.type == "SERVED_BY" and rel.start == site.key:
@@ -525,7 +527,8 @@ def site_page(site_id: str, requested: str | None = None) -> dict[str, Any]:
     site = get_site_or_404(site_id)
     customer = store.get_node("Customer", site.props.get("customer_id", ""))
     tier = site_tier(site, customer)
-    mp = maintenance_point(site)
+    around = store.neighbourhood([site.key])  # read once: maintenance point and devices
+    mp = maintenance_point(site, around)
     request_date = None
     if requested:
         try:
@@ -537,7 +540,7 @@ def site_page(site_id: str, requested: str | None = None) -> dict[str, Any]:
         "requirements": tier_requirements(tier), "maintenance_point": mp,
         "sla": sla(tier, mp.get("distance_km") if mp else None, request_date),
         "circuits": [node_dict(c) for c in circuits_of_site(site)],
-        "devices": [node_dict(d) for d in devices_at(site)],
+        "devices": [node_dict(d) for d in devices_at(site, around)],
     }
     analysis = site_analysis(site_id)
     data.update(analysis)
@@ -558,8 +561,8 @@ def circuits_of_site(site: Node) -> list[Node]:
     return found
 
 
-def devices_at(site: Node) -> list[Node]:
-    nodes, rels = get_store().neighbourhood([site.key])
+def devices_at(site: Node, around: tuple[list[Node], list[Rel]] | None = None) -> list[Node]:
+    nodes, rels = around or get_store().neighbourhood([site.key])
     by_key = {n.key: n for n in nodes}
     return [by_key[r.start] for r in rels
             if r.type == "LOCATED_AT" and r.end == site.key and r.start in by_key]

@@ -7,6 +7,11 @@ Each worker builds its own app after the fork, so no store or SQLite connection 
 shared between processes. What the workers share lives in files: the secret key, the
 users' file with the sign-in throttle and the cache generation (:mod:`web.cache`), and the
 uploads waiting for their commit.
+
+The workers take new connections in turn by how many each has open (:class:`_Balance`):
+left to the kernel, whichever worker woke first took them, and a client's keep-alive
+connection stays with the worker that took it, so one worker could serve 6 of 8 clients
+while the other served 2 (its clients then waited 3 × as long).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import os
 import signal
 import socket
 from collections.abc import Callable
+from multiprocessing.sharedctypes import RawArray
 from typing import Any
 
 from flask import Flask
@@ -40,6 +46,7 @@ def serve(make_app: Callable[[], Flask], host: str, port: int, *, threads: int =
         return 0
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.create_server((host.strip("[]"), port), family=family, backlog=1024)
+    balance = _Balance(workers)
     children: set[int] = set()
     stopping = False
 
@@ -55,7 +62,7 @@ def serve(make_app: Callable[[], Flask], host: str, port: int, *, threads: int =
     # before forking, so that a stop arriving meanwhile still reaches the workers
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    for _ in range(workers):
+    for index in range(workers):
         if stopping:
             break
         pid = os.fork()
@@ -66,7 +73,7 @@ def serve(make_app: Callable[[], Flask], host: str, port: int, *, threads: int =
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 worker_app = make_app()
                 settle_heap()
-                waitress_serve(worker_app, sockets=[listener], **options)
+                balance.server(index, worker_app, listener, options).run()
                 status = 0
             finally:
                 os._exit(status)
@@ -81,3 +88,71 @@ def serve(make_app: Callable[[], Flask], host: str, port: int, *, threads: int =
             status = 1
             stop()
     return status
+
+
+class _Balance:
+    """Spreads the connections over the worker processes: a worker accepts only while no
+    other has fewer connections open.
+
+    The counts live in shared memory, created before the fork. A worker that stops
+    listening is blocked in its select() loop, so the one whose accept makes another the
+    least loaded wakes it through that worker's pipe. Ties race for the connection as
+    before (the loser's accept() finds nothing)."""
+
+    def __init__(self, workers: int):
+        self.counts = RawArray("i", [-1] * workers)  # -1: not serving yet, not counted
+        self.pipes = [os.pipe() for _ in range(workers)]
+        for read_end, write_end in self.pipes:
+            os.set_blocking(read_end, False)
+            os.set_blocking(write_end, False)
+
+    def server(self, index: int, app: Flask, listener: socket.socket,
+               options: dict[str, Any]) -> Any:
+        """Worker ``index``'s waitress server on the shared ``listener``."""
+        import logging
+
+        from waitress.adjustments import Adjustments
+        from waitress.server import TcpWSGIServer
+        from waitress.task import ThreadedTaskDispatcher
+        from waitress.wasyncore import file_dispatcher
+
+        counts = self.counts
+        wake = [w for i, (_, w) in enumerate(self.pipes) if i != index]
+
+        class Server(TcpWSGIServer):
+            def readable(self) -> bool:
+                listening = super().readable()  # waitress's own limits and housekeeping
+                counts[index] = len(self.active_channels)
+                return listening and counts[index] <= min(c for c in counts if c >= 0)
+
+            def handle_accept(self) -> None:
+                super().handle_accept()
+                counts[index] = len(self.active_channels)
+                for fd in wake:
+                    try:
+                        os.write(fd, b".")
+                    except BlockingIOError:  # a wake-up is already waiting there
+                        pass
+
+        class Wakeup(file_dispatcher):
+            def writable(self) -> bool:
+                return False
+
+            def handle_read(self) -> None:
+                try:
+                    os.read(self._fileno, 512)
+                except BlockingIOError:
+                    pass
+
+        # what waitress.serve(app, sockets=[listener], ...) does, with our server class
+        logging.basicConfig()
+        adj = Adjustments(sockets=[listener], **options)
+        dispatcher = ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(adj.threads)
+        socket_map: dict[int, Any] = {}
+        server = Server(app, socket_map, True, listener, dispatcher=dispatcher, adj=adj,
+                        bind_socket=False, sockinfo=(listener.family, listener.type,
+                                                     listener.proto, listener.getsockname()))
+        Wakeup(self.pipes[index][0], socket_map)
+        server.print_listen("Serving on http://{}:{}")
+        return server

@@ -17,6 +17,7 @@ datetime.date(2026, 2, 24)
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -40,6 +41,7 @@ class CalendarNotCovered(InventoryError):
         self.day = day
 
 
+@functools.cache  # the installed calendar does not change; a site page asks ~30 times
 def calendar_coverage() -> tuple[int, int]:
     """The first and last year of the installed national calendar."""
     years = [d.year for d in chinese_calendar.holidays]
