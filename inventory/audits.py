@@ -18,7 +18,6 @@ GraphStore contract only.
 
 from __future__ import annotations
 
-import gc
 import math
 import multiprocessing
 import os
@@ -118,7 +117,13 @@ def _place(site: Any) -> tuple[int, str]:
 
 def _check(store: GraphStore, site_ids: list[str], filters: dict[str, Any]) -> list[SiteCheck]:
     G = load_site_graph(store, site_ids)
-    return list(audit(G, sites=site_ids, **filters))
+    checks = list(audit(G, sites=site_ids, **filters))
+    # The graph is held in reference cycles (networkx's cached views point back at it):
+    # emptied, its hundreds of thousands of objects are freed at once by reference counting,
+    # not by a full collection that traverses them all first (at 100,000 sites 0.7-2.2 s a
+    # batch against 0.1-0.5 s).
+    G.clear()
+    return checks
 
 
 def _open_worker_store(location: str) -> None:
@@ -128,9 +133,8 @@ def _open_worker_store(location: str) -> None:
 
 def _check_in_worker(site_ids: list[str], filters: dict[str, Any]) -> list[SiteCheck]:
     assert _worker_store is not None
-    # a worker process does nothing else: no cyclic garbage collection while it checks a
-    # batch (see gc_paused), one collection after it (the batch's graph has cycles)
+    # a worker process does nothing else: no cyclic garbage collection (see gc_paused);
+    # _check frees the batch's graph itself, and the few small cycles left wait for the
+    # worker's end
     with gc_paused():
-        checks = _check(_worker_store, site_ids, filters)
-    gc.collect()
-    return checks
+        return _check(_worker_store, site_ids, filters)
