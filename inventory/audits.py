@@ -109,10 +109,18 @@ def _place(site: Any) -> tuple[int, str]:
         return (1 << 40, site.id)
     x = int((min(max(lon, -180.0), 180.0) + 180.0) / 360.0 * 0xFFFFF)
     y = int((min(max(lat, -90.0), 90.0) + 90.0) / 180.0 * 0xFFFFF)
-    code = 0
-    for bit in range(20):
-        code |= ((x >> bit) & 1) << (2 * bit) | ((y >> bit) & 1) << (2 * bit + 1)
-    return (code, site.id)
+    return (_spread(x) | _spread(y) << 1, site.id)
+
+
+def _spread(v: int) -> int:
+    """The 20 bits of ``v`` at the even bit positions (bit i to bit 2i): one half of a Morton
+    code, in five shifts and masks rather than a loop over the bits (the parent orders
+    every site before the workers start)."""
+    v = (v | v << 16) & 0x0000FFFF0000FFFF
+    v = (v | v << 8) & 0x00FF00FF00FF00FF
+    v = (v | v << 4) & 0x0F0F0F0F0F0F0F0F
+    v = (v | v << 2) & 0x3333333333333333
+    return (v | v << 1) & 0x5555555555555555
 
 
 def _check(store: GraphStore, site_ids: list[str], filters: dict[str, Any]) -> list[SiteCheck]:
