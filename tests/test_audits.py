@@ -3,13 +3,16 @@ gives exactly the whole-network audit, on both stores."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from click.testing import CliRunner
 
-from inventory.audits import MAX_BATCH, audit_store, default_batch
+from inventory.audits import MAX_BATCH, _place, _spread, audit_store, default_batch
 from inventory.cli import cli
 from inventory.graph.compliance import audit
 from inventory.graph.network import load_network
+from inventory.graph.store import Node
 
 SITES = 120
 
@@ -69,3 +72,24 @@ def test_default_batches_are_an_equal_share_per_worker_up_to_max_batch():
     assert default_batch(10 * MAX_BATCH, 2) == MAX_BATCH  # ten batches for two workers
     assert default_batch(10 * MAX_BATCH + 1, 2) == MAX_BATCH * 10 // 11 + 1  # eleven
     assert default_batch(3, 8) == 1
+
+
+def test_morton_code_interleaves_the_bits():
+    # _spread's shifts and masks against the plain loop over the 20 bits
+    def loop(x: int, y: int) -> int:
+        code = 0
+        for bit in range(20):
+            code |= ((x >> bit) & 1) << (2 * bit) | ((y >> bit) & 1) << (2 * bit + 1)
+        return code
+
+    rng = random.Random(5)
+    values = [0, 1, 2, 0xFFFFF, 0x80000, 0x55555, 0xAAAAA] + \
+        [rng.randrange(1 << 20) for _ in range(2000)]
+    for x in values:
+        y = rng.choice(values)
+        assert _spread(x) | _spread(y) << 1 == loop(x, y)
+    site = Node("Site", "S-1", {"lon": 82.07, "lat": 44.9})
+    x = int((82.07 + 180.0) / 360.0 * 0xFFFFF)
+    y = int((44.9 + 90.0) / 180.0 * 0xFFFFF)
+    assert _place(site) == (loop(x, y), "S-1")
+    assert _place(Node("Site", "S-2", {})) == (1 << 40, "S-2")

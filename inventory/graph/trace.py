@@ -353,44 +353,55 @@ def _flow_paths(ix: NetworkIndex, region: Region, exempt: Callable[[Key], bool],
     n = len(verts)
     S, T = 2 * n, 2 * n + 1
     size = 2 * n + 2
-    # the edges of node u, as parallel lists (faster than a list per edge in the hot loop):
-    # to, residual capacity, cost, index of the reverse edge in to[to[u][j]], original capacity
-    to: list[list[int]] = [[] for _ in range(size)]
-    cap: list[list[int]] = [[] for _ in range(size)]
-    cost: list[list[float]] = [[] for _ in range(size)]
-    rev: list[list[int]] = [[] for _ in range(size)]
-    original: list[list[int]] = [[] for _ in range(size)]
-
-    def add(u: int, v: int, capacity: int, weight: float) -> None:
-        rev[u].append(len(to[v]))
-        to[u].append(v)
-        cap[u].append(capacity)
-        cost[u].append(weight)
-        original[u].append(capacity)
-        rev[v].append(len(to[u]) - 1)
-        to[v].append(u)
-        cap[v].append(0)
-        cost[v].append(-weight)
-        original[v].append(0)
-
+    # The arcs in flat lists, arc e next to its reverse e ^ 1: the node it enters, its
+    # residual capacity and cost; out[u] lists u's arcs in the order they were added (the
+    # search's relaxation order, which decides between routes of equal cost). A region has
+    # ~20 vertices, so the flow's cost is Python's per-operation overhead: few calls and
+    # few lists (one vertex's arcs are added in one go).
+    head: list[int] = []
+    cap: list[int] = []
+    cost: list[float] = []
+    out: list[list[int]] = [[] for _ in range(size)]
+    succ = region.succ
     for v, i in index.items():
         weight = _vertex_cost(ix, v)
+        a, b = 2 * i, 2 * i + 1
+        e = len(head)
+        out_b = out[b]
         if exempt(v):
-            add(2 * i, 2 * i + 1, _BIG, weight)
-        else:
-            add(2 * i, 2 * i + 1, 1, weight)
-            add(2 * i, 2 * i + 1, k, weight + _PENALTY)
-        for w in region.succ[v]:
-            add(2 * i + 1, 2 * index[w], _BIG, 0.0)
-    for s in region.sources:
-        add(S, 2 * index[s], _BIG, 0.0)
-    for t in sorted(region.sinks):
-        if t in index:
-            add(2 * index[t] + 1, T, _BIG, 0.0)
+            head += (b, a)
+            cap += (_BIG, 0)
+            cost += (weight, -weight)
+            out[a].append(e)
+            out_b.append(e + 1)
+        else:  # a first pass at the vertex's cost, a second one at the penalty
+            head += (b, a, b, a)
+            cap += (1, 0, k, 0)
+            cost += (weight, -weight, weight + _PENALTY, -weight - _PENALTY)
+            out[a] += (e, e + 2)
+            out_b += (e + 1, e + 3)
+        for w in succ[v]:  # to the successors (free, unbounded: capacities and costs below)
+            e = len(head)
+            c = 2 * index[w]
+            head += (c, b)
+            out_b.append(e)
+            out[c].append(e + 1)
+        cap += (_BIG, 0) * len(succ[v])
+        cost += (0.0, -0.0) * len(succ[v])
+    ends = [(S, 2 * index[s]) for s in region.sources]
+    ends += [(2 * index[t] + 1, T) for t in sorted(region.sinks) if t in index]
+    for u, v in ends:
+        e = len(head)
+        head += (v, u)
+        cap += (_BIG, 0)
+        cost += (0.0, -0.0)
+        out[u].append(e)
+        out[v].append(e + 1)
     sent = 0
+    inf = float("inf")
     while sent < k:
-        dist = [float("inf")] * size
-        via: list[tuple[int, int] | None] = [None] * size
+        dist = [inf] * size
+        via = [-1] * size  # the arc that reached each node
         inq = [False] * size
         dist[S] = 0.0
         queue = deque([S])
@@ -398,39 +409,35 @@ def _flow_paths(ix: NetworkIndex, region: Region, exempt: Callable[[Key], bool],
             u = queue.popleft()
             inq[u] = False
             du = dist[u]
-            cap_u, cost_u = cap[u], cost[u]
-            for j, v in enumerate(to[u]):
-                if cap_u[j] > 0:
-                    d = du + cost_u[j]
+            for e in out[u]:
+                if cap[e] > 0:
+                    v = head[e]
+                    d = du + cost[e]
                     if d < dist[v] - 1e-9:
                         dist[v] = d
-                        via[v] = (u, j)
+                        via[v] = e
                         if not inq[v]:
                             inq[v] = True
                             queue.append(v)
-        if via[T] is None:
+        if via[T] < 0:
             break
         v = T
         while v != S:
-            u, j = via[v]
-            cap[u][j] -= 1
-            cap[v][rev[u][j]] += 1
-            v = u
+            e = via[v]
+            cap[e] -= 1
+            cap[e ^ 1] += 1
+            v = head[e ^ 1]
         sent += 1
-    # decompose
-    flow: dict[tuple[int, int], int] = {}
-    for u in range(size):
-        for j, c in enumerate(cap[u]):
-            if original[u][j] > c:
-                flow[(u, j)] = original[u][j] - c
+    # decompose: the flow on an arc is its reverse's residual capacity (which starts at 0)
     paths = []
     for _ in range(sent):
         u, path, guard = S, [], 0
         while u != T and guard <= size:
             guard += 1
-            for j, v in enumerate(to[u]):
-                if flow.get((u, j), 0) > 0:
-                    flow[(u, j)] -= 1
+            for e in out[u]:
+                if not e & 1 and cap[e + 1] > 0:
+                    cap[e + 1] -= 1
+                    v = head[e]
                     if v < 2 * n and v % 2 == 0:
                         path.append(verts[v // 2])
                     u = v
