@@ -129,7 +129,7 @@ def canonical(props: dict[str, Any]) -> str:
     return text.decode()
 
 
-# values json.dumps would refuse are refused by orjson too (then json says so)
+# dataclasses and datetimes, which json.dumps refuses, orjson refuses too (then json says so)
 _ORJSON_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
                    | orjson.OPT_PASSTHROUGH_DATETIME)
 
