@@ -11,16 +11,26 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
+from itertools import repeat
 from typing import Any
 
 from importers import coords
 from importers.readers import Table
 from importers.spec import ENTITIES, LABEL_PREFIXES, MAX_CELL, REL_OF_ENTITY, Column
+from importers.spec import ids as spec_ids
 from importers.spec import text as spec_text
 from inventory.errors import ImportRowError, ValidationError
 from inventory.geo.crs import WGS84, parse_crs
 from inventory.graph.store import GraphStore, Key, Node, Rel
-from inventory.model import NODE_FIELDS, REL_FIELDS, clean_rel, normalise_token, rel_id
+from inventory.model import (
+    MAX_ID,
+    NODE_FIELDS,
+    REL_FIELDS,
+    clean_id,
+    clean_rel,
+    normalise_token,
+    rel_id,
+)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Relationships whose start has exactly one of them get an id naming that start (and
@@ -130,6 +140,9 @@ class Builder:
         # one str object per distinct value of a repetitive text column (status, vendor,
         # district …): a big import holds millions of cells; a column that turns out to be
         # varied (names, addresses) stops being shared after _SHARED_LIMIT values
+        if complete and not table.bad_cells and \
+                self._parse_columns(table, plan, where, kept, keep):
+            return
         shared = {c.name: {} for c in columns.values() if c.parse is spec_text}
         for number, cells in table.rows:
             self._parse_row(table, plan, where, kept, keep, number, cells,
@@ -218,6 +231,52 @@ class Builder:
         self.rows[table.entity.key].append(row)
         return row
 
+    def _parse_columns(self, table: Table, plan: list[tuple[int, str, str, Any, bool]],
+                       where: dict[str, tuple[int, str]], kept: dict[str, int],
+                       keep: list[int]) -> bool:
+        """The rows of a clean table, parsed a column at a time; False (and nothing done)
+        when any cell has a problem, so that the row-by-row path reports each one.
+
+        An export is millions of cells and nearly always clean: a column's parser then runs
+        once per distinct value (status, vendor, tier …) or over the column in one pass,
+        and an ASCII column of text is its own value (the reader stripped it), where the
+        row path spends a Python loop per cell. Both paths give the same rows
+        (tests/test_import.py compares them)."""
+        width = len(table.headers)
+        if not table.rows or any(len(cells) != width for _, cells in table.rows):
+            return False  # short or long rows: the row path pads them or says so
+        numbers, records = zip(*table.rows)
+        cells_of = list(zip(*records))  # column index -> its cells
+        parsed = []
+        for index, _name, _header, parse, required in plan:
+            values = _parse_column(cells_of[index], parse, required)
+            if values is None:
+                return False
+            parsed.append(values)
+        names = [name for _, name, _, _, _ in plan]
+        # the kept cells, cut as the row path cuts them (see _KEEP)
+        kept_cells = [[c if len(c) <= _KEEP else c[:_KEEP] for c in cells_of[i]]
+                      for i in keep]
+        kept_rows = zip(*kept_cells) if kept_cells else repeat(())
+        # columns with empty cells are added afterwards, a value at a time
+        full = [i for i, values in enumerate(parsed) if _GAP not in values]
+        gappy = [i for i in range(len(parsed)) if i not in full]
+        full_names = [names[i] for i in full]
+        new_rows = []
+        for number, cells, values in zip(numbers, kept_rows, zip(*[parsed[i] for i in full])):
+            row = Row(table, number, where, kept, cells)
+            row.values = dict(zip(full_names, values))
+            new_rows.append(row)
+        for i in gappy:
+            name = names[i]
+            for row, value in zip(new_rows, parsed[i]):
+                if value is not _GAP:
+                    row.values[name] = value
+        for row in new_rows:
+            row.id = row.values.get("id")
+        self.rows[table.entity.key] += new_rows
+        return True
+
     @staticmethod
     def _cell_problem(table: Table, number: int, index: int, text: str) -> str | None:
         """What makes a cell unreadable before its column's parser sees it, if anything."""
@@ -269,16 +328,43 @@ class Builder:
             if label in NODE_FIELDS:
                 for node in self.store.get_nodes(label, element_ids).values():
                     self.stored[node.key] = node
-        for row, column, items in self._references():
-            keys = [self._resolve_one(row, column, label, element_id)
-                    for label, element_id in items]
+        for key, rows in self.rows.items():
+            for column in ENTITIES[key].columns:
+                if column.refs:
+                    self._resolve_column(rows, column)
+
+    def _resolve_column(self, rows: list[Row], column: Column) -> None:
+        """Each row's references in one column: row.refs gets the keys, row.values the ids."""
+        name, many = column.name, column.many
+        # the usual reference: a plain ASCII id in one label's rows of this import, and in
+        # no stored element it could also mean; _resolve_one takes every other one
+        tables = [(label, self.imported.get(label, {})) for label in column.refs]
+        ambiguous = {element_id for label, element_id in self.stored if label in column.refs}
+        for row in rows:
+            value = row.values.get(name)
+            if value is None:
+                continue
+            keys = []
+            for item in value if many else (value,):
+                key = None
+                if item.isascii() and ":" not in item and item not in ambiguous:
+                    for label, imported in tables:
+                        other = imported.get(item)
+                        if other is not None:
+                            if key is not None:  # in two labels: _resolve_one says so
+                                key = None
+                                break
+                            key = (label, other.id)
+                if key is None:
+                    key = self._resolve_one(row, column, *_split_prefix(item))
+                keys.append(key)
             if None in keys:
                 continue
             if row.refs is None:
                 row.refs = {}
-            row.refs[column.name] = keys if column.many else keys[0]
+            row.refs[name] = keys if many else keys[0]
             plain = [k[1] for k in keys]
-            row.values[column.name] = plain if column.many else plain[0]
+            row.values[name] = plain if many else plain[0]
 
     def _references(self) -> Iterator[tuple[Row, Column, list[tuple[str | None, str]]]]:
         """Each reference cell: its row, column and (label prefix or None, id) items."""
@@ -443,7 +529,8 @@ class Builder:
         route = self._route(row)
         if route:
             points, row.values["geometry"] = route
-            row.values.setdefault("length_m", coords.route_length_m(points))
+            if "length_m" not in row.values:  # measured only when the export has none
+                row.values["length_m"] = coords.route_length_m(points)
 
     def _node(self, label: str, row: Row) -> None:
         if not row.ok:
@@ -453,9 +540,9 @@ class Builder:
         # checked and converted above and required columns are there (a row without one
         # is not ok). Cleaning again was a fifth of the import's time; test_import checks
         # that every record is its own clean_node.
-        fields = NODE_FIELDS[label]
-        props = {k: v for k, v in row.values.items() if k in fields}
-        row.values = props  # nothing reads the row's values now: one dict, not two
+        props = row.values  # nothing reads the row's values now: they become the props
+        for name in props.keys() - NODE_FIELDS[label]:  # the id, crs, …
+            del props[name]
         row.kept, row.cells = _NOTHING, ()  # nor quotes its cells (its rels cannot fail)
         self.nodes.append(Node(label, row.id, props))
 
@@ -536,6 +623,43 @@ class Builder:
         for site, (depot, km) in coords.nearest(sites, depots).items():
             self.rels.append(Rel("SERVED_BY", slot_rel_id("SERVED_BY", site), ("Site", site),
                                  ("MaintenancePoint", depot), {"distance_km": km}))
+
+
+#: an empty cell in a parsed column (the row gets no value for it)
+_GAP = object()
+# Parsers whose value of a stripped NFC cell (as the reader gives) is the cell itself.
+_IDENTITY_WHEN_NFC = (spec_text, clean_id)
+# How many cells of a column tell whether its values repeat.
+_SAMPLE = 256
+
+
+def _parse_column(cells: tuple[str, ...], parse: Callable[[str], Any],
+                  required: bool) -> list[Any] | None:
+    """A column's values (``_GAP`` where a cell is empty), or None when a cell has a
+    problem: too long, a control character, required but empty, or refused by ``parse``."""
+    joined = "".join(cells)
+    if not joined.isprintable() and _CONTROL.search(joined):
+        return None
+    if len(joined) > MAX_CELL and max(map(len, cells)) > MAX_CELL:
+        return None
+    empty = "" in cells
+    if empty and required:
+        return None
+    try:
+        sample = cells[:_SAMPLE]
+        if len(set(sample)) * 4 <= len(sample) and parse is not spec_ids:
+            # few distinct values (status, vendor, tier …): each parsed once, and one object
+            # per value for all its rows (memory of a big import); results are immutable
+            by_text = {value: parse(value) for value in set(cells) if value}
+            by_text[""] = _GAP
+            return list(map(by_text.__getitem__, cells))
+        if parse in _IDENTITY_WHEN_NFC and \
+                (joined.isascii() or unicodedata.is_normalized("NFC", "\n".join(cells))) and \
+                (parse is spec_text or max(map(len, cells)) <= MAX_ID):
+            return [value or _GAP for value in cells] if empty else list(cells)
+        return [parse(value) if value else _GAP for value in cells]
+    except (ValueError, TypeError, OverflowError, ValidationError):
+        return None
 
 
 def _split_prefix(value: str) -> tuple[str | None, str]:

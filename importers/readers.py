@@ -287,7 +287,8 @@ class Reader:
 
     def _table(self, shown: str, entity: Entity, records: list[tuple[int, list[str]]],
                bad: dict[tuple[int, int], str] | None = None, size: int = 0) -> None:
-        rows = [(n, [c.strip() for c in cells]) for n, cells in records]
+        strip = str.strip
+        rows = [(n, list(map(strip, cells))) for n, cells in records]
         del records[:]  # one copy of the cells at a time
         rows = [(n, cells) for n, cells in rows if any(cells)]
         if not rows:

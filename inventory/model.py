@@ -378,14 +378,15 @@ REL_ENDPOINTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 LABELS: tuple[str, ...] = tuple(NODE_FIELDS)
 REL_TYPES: tuple[str, ...] = tuple(REL_FIELDS)
 _ID_RE = re.compile(r"\S(.*\S)?", re.S)
+MAX_ID = 200  # characters
 
 
 def clean_id(value: Any, field: str = "id") -> str:
     text = "" if value is None else _text(value)
     if not text or not _ID_RE.fullmatch(text):
         raise ValidationError(field, value, "an id must not be empty")
-    if len(text) > 200:
-        raise ValidationError(field, value, "an id must be at most 200 characters")
+    if len(text) > MAX_ID:
+        raise ValidationError(field, value, f"an id must be at most {MAX_ID} characters")
     return text
 
 

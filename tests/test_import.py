@@ -452,3 +452,66 @@ def test_plain_numbers_take_a_shortcut_to_the_same_value(cell):
             spec.number(cell)
         return
     assert canonical({"v": spec.number(cell)}) == canonical({"v": expected})
+
+
+# --- the column-at-a-time check gives what the row-by-row check gives --------------------------
+
+_ALL_COLUMNS = [column for entity in ENTITIES.values() for column in entity.columns]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(_ALL_COLUMNS), st.booleans(),
+       st.lists(st.one_of(st.sampled_from(_MESSY + ["", "S-001", "a;b,b", "\x07"]),
+                          st.text(max_size=12)), min_size=1, max_size=12),
+       st.sampled_from([1, 2, 100]))  # 100: few distinct values, each parsed once
+def test_a_column_parses_to_what_each_of_its_cells_parses_to(column, required, cells, repeat):
+    from importers.build import _CONTROL, _GAP, _parse_column
+    from importers.spec import MAX_CELL
+
+    cells = tuple(cell.strip() for cell in cells) * repeat  # stripped, as the reader gives
+    expected = []
+    for cell in cells:
+        if len(cell) > MAX_CELL or _CONTROL.search(cell) or (not cell and required):
+            expected = None
+            break
+        try:
+            expected.append(column.parse(cell) if cell else _GAP)
+        except (ValueError, TypeError, OverflowError, ValidationError):
+            expected = None
+            break
+    got = _parse_column(cells, column.parse, required)
+    if expected is None:
+        assert got is None  # the row path then reports each problem
+    else:
+        assert got == expected
+
+
+def _records(paths, store, by_row: bool, monkeypatch):
+    from importers.build import Builder, check
+    from importers.readers import read_paths
+
+    with monkeypatch.context() as patch:
+        if by_row:
+            patch.setattr(Builder, "_parse_columns", lambda *args: False)
+        builder = check(store, read_paths(paths).tables)
+    return ([(n.label, n.id, canonical(n.props)) for n in builder.nodes],
+            [(r.type, r.id, r.start, r.end, canonical(r.props)) for r in builder.rels],
+            [str(e) for e in builder.errors], [str(w) for w in builder.warnings])
+
+
+def test_the_column_check_builds_the_records_of_the_row_check(tmp_path, monkeypatch):
+    from importers.generate import generate
+
+    generated = tmp_path / "generated"
+    generate(generated, 200, 3, force=True)
+    broken = tmp_path / "broken"
+    shutil.copytree(CLEAN, broken)
+    sites = broken / "站点.csv"
+    sites.write_text(sites.read_text(encoding="utf-8").replace("82.", "８２.", 1)
+                     .replace("S-002", "S-002\x07", 1), encoding="utf-8")
+    for folder in (CLEAN, generated, broken):
+        store = _new_store(tmp_path / f"{folder.name}.db")
+        by_column = _records([folder], store, False, monkeypatch)
+        assert by_column == _records([folder], store, True, monkeypatch)
+        assert by_column[0] and (by_column[2] or folder != broken)
+        store.close()
