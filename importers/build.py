@@ -99,6 +99,7 @@ class Builder:
         self.stored: dict[Key, Node] = {}              # store nodes this import refers to
         self.nodes: list[Node] = []
         self.rels: list[Rel] = []
+        self.crs_names: dict[str, str] = {}  # a crs cell -> its coordinate system
 
     # -- problems
     def error(self, row: Row | Table, column: str | None, message: str,
@@ -242,10 +243,11 @@ class Builder:
         and an ASCII column of text is its own value (the reader stripped it), where the
         row path spends a Python loop per cell. Both paths give the same rows
         (tests/test_import.py compares them)."""
-        width = len(table.headers)
-        if not table.rows or any(len(cells) != width for _, cells in table.rows):
-            return False  # short or long rows: the row path pads them or says so
+        if not table.rows:
+            return False
         numbers, records = zip(*table.rows)
+        if set(map(len, records)) != {len(table.headers)}:
+            return False  # short or long rows: the row path pads them or says so
         cells_of = list(zip(*records))  # column index -> its cells
         parsed = []
         for index, _name, _header, parse, required in plan:
@@ -255,25 +257,27 @@ class Builder:
             parsed.append(values)
         names = [name for _, name, _, _, _ in plan]
         # the kept cells, cut as the row path cuts them (see _KEEP)
-        kept_cells = [[c if len(c) <= _KEEP else c[:_KEEP] for c in cells_of[i]]
-                      for i in keep]
+        kept_cells = [column if max(map(len, column)) <= _KEEP
+                      else [c if len(c) <= _KEEP else c[:_KEEP] for c in column]
+                      for column in (cells_of[i] for i in keep)]
         kept_rows = zip(*kept_cells) if kept_cells else repeat(())
-        # columns with empty cells are added afterwards, a value at a time
+        # columns with empty cells are added afterwards, a value at a time; the id is
+        # required, so it is among the full columns
         full = [i for i, values in enumerate(parsed) if _GAP not in values]
         gappy = [i for i in range(len(parsed)) if i not in full]
         full_names = [names[i] for i in full]
+        id_at = full_names.index("id")
         new_rows = []
         for number, cells, values in zip(numbers, kept_rows, zip(*[parsed[i] for i in full])):
             row = Row(table, number, where, kept, cells)
             row.values = dict(zip(full_names, values))
+            row.id = values[id_at]
             new_rows.append(row)
         for i in gappy:
             name = names[i]
             for row, value in zip(new_rows, parsed[i]):
                 if value is not _GAP:
                     row.values[name] = value
-        for row in new_rows:
-            row.id = row.values.get("id")
         self.rows[table.entity.key] += new_rows
         return True
 
@@ -495,8 +499,12 @@ class Builder:
         name = row.values.get("crs")
         if not name:
             return self.default_crs
+        known = self.crs_names.get(name)
+        if known is not None:  # the few spellings of an export, each looked up once
+            return known
         try:
-            return parse_crs(name)
+            known = self.crs_names[name] = parse_crs(name)
+            return known
         except ValidationError:
             self.error(row, "crs", "unknown coordinate system; use WGS84, CGCS2000, GCJ02 "
                                    "(火星坐标), BD09 (百度) or an EPSG code")
@@ -548,8 +556,11 @@ class Builder:
 
     def _rel(self, row: Row, rel_type: str, element_id: str, start: Key, end: Key,
              props: dict[str, Any] | None = None) -> None:
+        if not props:  # HAS_SITE and LOCATED_AT, which have no properties to check
+            self.rels.append(Rel(rel_type, element_id, start, end, {}))
+            return
         try:
-            clean = clean_rel(rel_type, props or {})
+            clean = clean_rel(rel_type, props)
         except ValidationError as exc:
             self.error(row, exc.field, exc.message, value=exc.value)
             return

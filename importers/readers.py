@@ -195,16 +195,14 @@ class Reader:
         text, _ = decoded
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
         records: list[tuple[int, list[str]]] = []
-        number = 0
         try:
-            for number, record in enumerate(reader, start=1):
-                records.append((number, record))
+            records.extend(enumerate(reader, start=1))  # keeps the records before an error
         except csv.Error as exc:
             message = f"broken CSV: {exc}"
             if "field limit" in str(exc):  # the csv module's own guard, before ours
                 message = (f"a cell longer than {csv.field_size_limit():,} characters; at "
                            "most 10,000 are accepted (or an unclosed quote)")
-            self.error(shown, message, row=number + 1)
+            self.error(shown, message, row=len(records) + 1)
             return
         self._table(shown, entity, records, size=len(data) if size is None else size)
 
