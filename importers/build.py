@@ -44,6 +44,10 @@ _KEEP = 81
 _SHARED_LIMIT = 1000
 _NOTHING: dict[str, int] = {}
 _LATER = frozenset({"id", "lon", "lat", "crs", "geometry", "length_m", "cores_used"})
+# The columns of each label's entity that are not properties of its nodes (id, crs)
+_NOT_PROPS = {entity.label: tuple(c.name for c in entity.columns
+                                  if c.name not in NODE_FIELDS[entity.label])
+              for entity in ENTITIES.values() if entity.label}
 
 
 def slot_rel_id(rel_type: str, owner: str) -> str:
@@ -549,8 +553,8 @@ class Builder:
         # is not ok). Cleaning again was a fifth of the import's time; test_import checks
         # that every record is its own clean_node.
         props = row.values  # nothing reads the row's values now: they become the props
-        for name in props.keys() - NODE_FIELDS[label]:  # the id, crs, …
-            del props[name]
+        for name in _NOT_PROPS[label]:  # the id, crs
+            props.pop(name, None)
         row.kept, row.cells = _NOTHING, ()  # nor quotes its cells (its rels cannot fail)
         self.nodes.append(Node(label, row.id, props))
 
