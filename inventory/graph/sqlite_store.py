@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,9 @@ def _last_of_each(records: list, kind: Callable[[Any], str]) -> list:
     """Records with one per (kind, id): the last one, where the first one was. An import
     has no repeats, and a million-entry dict of (kind, id) keys would cost 200 MB at 100,000
     sites: the check keeps only sets of ids (which share the id strings)."""
+    # Ids are mostly unique whatever the kind: then one set built in C says so.
+    if len(set(map(_ID, records))) == len(records):
+        return records
     seen: dict[str, set[str]] = {}
     for record in records:
         ids = seen.get(kind(record))
@@ -118,6 +122,17 @@ def _last_of_each(records: list, kind: Callable[[Any], str]) -> list:
             return list({(kind(r), r.id): r for r in records}.values())
         ids.add(record.id)
     return records
+
+
+_ID, _LABEL, _TYPE = attrgetter("id"), attrgetter("label"), attrgetter("type")
+
+
+def _group(records: list, kind: Callable[[Any], str]) -> dict[str, list]:
+    """Records by kind, kinds in order of first appearance (which fixes the new rows' ids)."""
+    groups: dict[str, list] = {}
+    for record in records:
+        groups.setdefault(kind(record), []).append(record)
+    return groups
 
 
 def _rel_from_row(row: tuple) -> Rel:
@@ -228,8 +243,8 @@ class SqliteStore(GraphStore):
                remove_rels: Iterable[tuple[str, str]] = ()) -> WriteSummary:
         summary = WriteSummary()
         remove, remove_rels = list(remove), list(remove_rels)
-        node_list = _last_of_each(list(nodes), lambda n: n.label)
-        rel_list = _last_of_each(list(rels), lambda r: r.type)
+        node_list = _last_of_each(list(nodes), _LABEL)
+        rel_list = _last_of_each(list(rels), _TYPE)
         for node in node_list:
             check_label(node.label)
         for rel in rel_list:
@@ -248,12 +263,19 @@ class SqliteStore(GraphStore):
             if bulk:
                 for name in INDEXES:
                     db.execute(f"DROP INDEX IF EXISTS {name}")
+            # New rows get the ids SQLite would give them one by one (max + 1, in order),
+            # given here so that they are known without reading them back.
+            last_nid = db.execute("SELECT max(nid) FROM nodes").fetchone()[0] or 0
+            last_rid = db.execute("SELECT max(rid) FROM rels").fetchone()[0] or 0
+            # label -> id -> nid of every node of this call (no (label, id) tuple per node):
+            # the ends of its relationships need no query.
+            nids: dict[str, dict[str, int]] = {}
             for batch in _chunks(node_list, BATCH):
-                self._upsert_nodes(db, batch, summary, bulk)
+                last_nid = self._upsert_nodes(db, batch, summary, bulk, last_nid, nids)
                 if progress:
                     progress(len(batch))
             for batch in _chunks(rel_list, BATCH):
-                self._upsert_rels(db, batch, summary, bulk)
+                last_rid = self._upsert_rels(db, batch, summary, bulk, last_rid, nids)
                 if progress:
                     progress(len(batch))
             summary.deleted = self._delete(db, remove, remove_rels)
@@ -276,12 +298,12 @@ class SqliteStore(GraphStore):
         finally:
             db.execute(f"PRAGMA cache_size = {before}")
 
-    def _upsert_nodes(self, db: sqlite3.Connection, batch: list[Node],
-                      summary: WriteSummary, bulk: bool = False) -> None:
-        by_label: dict[str, list[Node]] = {}
-        for node in batch:
-            by_label.setdefault(node.label, []).append(node)
-        for label, group in by_label.items():
+    def _upsert_nodes(self, db: sqlite3.Connection, batch: list[Node], summary: WriteSummary,
+                      bulk: bool, last_nid: int, nids: dict[str, dict[str, int]]) -> int:
+        """Write a batch of nodes, new ones numbered from ``last_nid + 1``; note every
+        node's nid in ``nids``. Returns the last nid given."""
+        for label, group in _group(batch, _LABEL).items():
+            known = nids.setdefault(label, {})
             existing = {}
             for part in [] if bulk else _chunks([n.id for n in group]):
                 for nid, node_id, props in db.execute(
@@ -291,17 +313,24 @@ class SqliteStore(GraphStore):
             inserts, updates = [], []
             for node in group:
                 text = canonical(node.props)
-                if node.id not in existing:
-                    inserts.append((label, node.id, text))
-                elif existing[node.id][1] != text:
-                    updates.append((text, existing[node.id][0]))
-                    summary.updated[label] += 1
+                old = existing.get(node.id)
+                if old is None:
+                    last_nid += 1
+                    inserts.append((last_nid, label, node.id, text))
+                    known[node.id] = last_nid
                 else:
-                    summary.unchanged[label] += 1
+                    known[node.id] = old[0]
+                    if old[1] != text:
+                        updates.append((text, old[0]))
+                        summary.updated[label] += 1
+                    else:
+                        summary.unchanged[label] += 1
             if inserts:
                 summary.created[label] += len(inserts)
-            db.executemany("INSERT INTO nodes (label, id, props) VALUES (?, ?, ?)", inserts)
+            db.executemany("INSERT INTO nodes (nid, label, id, props) VALUES (?, ?, ?, ?)",
+                           inserts)
             db.executemany("UPDATE nodes SET props = ? WHERE nid = ?", updates)
+        return last_nid
 
     def _nids(self, db: sqlite3.Connection, keys: Iterable[Key]) -> dict[Key, int]:
         by_label: dict[str, list[str]] = {}
@@ -316,30 +345,37 @@ class SqliteStore(GraphStore):
                     found[(label, node_id)] = nid
         return found
 
-    def _upsert_rels(self, db: sqlite3.Connection, batch: list[Rel],
-                     summary: WriteSummary, bulk: bool = False) -> None:
-        nids = self._nids(db, [r.start for r in batch] + [r.end for r in batch])
-        for rel in batch:
-            for end in (rel.start, rel.end):
-                if end not in nids:
-                    raise NotFound(end[0], end[1])
-        by_type: dict[str, list[Rel]] = {}
-        for rel in batch:
-            by_type.setdefault(rel.type, []).append(rel)
-        for rel_type, group in by_type.items():
+    def _find_ends(self, db: sqlite3.Connection, batch: list[Rel],
+                   nids: dict[str, dict[str, int]]) -> None:
+        """Add to ``nids`` the stored ends of ``batch`` that this call did not write;
+        NotFound for the first end that is nowhere."""
+        missing = [end for rel in batch for end in (rel.start, rel.end)
+                   if end[1] not in nids.get(end[0], ())]
+        if not missing:
+            return
+        found = self._nids(db, missing)
+        for end in missing:
+            if end not in found:
+                raise NotFound(end[0], end[1])
+        for (label, node_id), nid in found.items():
+            nids.setdefault(label, {})[node_id] = nid
+
+    def _upsert_rels(self, db: sqlite3.Connection, batch: list[Rel], summary: WriteSummary,
+                     bulk: bool, last_rid: int, nids: dict[str, dict[str, int]]) -> int:
+        """Write a batch of relationships, new ones numbered from ``last_rid + 1`` (so that
+        they can be written with executemany and indexed below). Returns the last rid."""
+        self._find_ends(db, batch, nids)
+        for rel_type, group in _group(batch, _TYPE).items():
             existing = {}
             for part in [] if bulk else _chunks([r.id for r in group]):
                 for rid, rel_id, s, e, props in db.execute(
                         f"SELECT rid, id, start_nid, end_nid, props FROM rels WHERE type = ? "
                         f"AND id IN ({_marks(len(part))})", (rel_type, *part)):
                     existing[rel_id] = (rid, s, e, props)
-            # New rows get the rids SQLite would give them one by one (max(rid) + 1, in
-            # order), so that they can be written with executemany and indexed below.
-            last_rid = db.execute("SELECT max(rid) FROM rels").fetchone()[0] or 0
             changed_rids, inserts, updates = [], [], []
             for rel in group:
-                text = canonical(rel.props)
-                row = (nids[rel.start], nids[rel.end], text)
+                (s_label, s_id), (e_label, e_id) = rel.start, rel.end
+                row = (nids[s_label][s_id], nids[e_label][e_id], canonical(rel.props))
                 old = existing.get(rel.id)
                 if old is None:
                     last_rid += 1
@@ -357,6 +393,7 @@ class SqliteStore(GraphStore):
             db.executemany("UPDATE rels SET start_nid = ?, end_nid = ?, props = ? "
                            "WHERE rid = ?", updates)
             self._index_refs(db, changed_rids, bulk)
+        return last_rid
 
     @staticmethod
     def _index_refs(db: sqlite3.Connection, changed: list[tuple[int, Rel]],
