@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -130,8 +131,8 @@ _ID, _LABEL, _TYPE = attrgetter("id"), attrgetter("label"), attrgetter("type")
 def _group(records: list, kind: Callable[[Any], str]) -> dict[str, list]:
     """Records by kind, kinds in order of first appearance (which fixes the new rows' ids)."""
     groups: dict[str, list] = {}
-    for record in records:
-        groups.setdefault(kind(record), []).append(record)
+    for key, run in groupby(records, kind):  # runs: an import's records come by kind
+        groups.setdefault(key, []).extend(run)
     return groups
 
 
@@ -381,13 +382,14 @@ class SqliteStore(GraphStore):
                     last_rid += 1
                     inserts.append((last_rid, rel_type, rel.id, *row))
                     changed_rids.append((last_rid, rel))
-                    summary.created[rel_type] += 1
                 elif old[1:] != row:
                     updates.append((*row, old[0]))
                     changed_rids.append((old[0], rel))
                     summary.updated[rel_type] += 1
                 else:
                     summary.unchanged[rel_type] += 1
+            if inserts:
+                summary.created[rel_type] += len(inserts)
             db.executemany("INSERT INTO rels (rid, type, id, start_nid, end_nid, props) "
                            "VALUES (?, ?, ?, ?, ?, ?)", inserts)
             db.executemany("UPDATE rels SET start_nid = ?, end_nid = ?, props = ? "
@@ -404,9 +406,10 @@ class SqliteStore(GraphStore):
         for rid, rel in changed:
             for key in INDEXED_REL_PROPS:
                 value = rel.props.get(key)
-                for item in value if isinstance(value, list) else [value]:
-                    if item is not None:
-                        rows.append((rid, key, str(item)))
+                if isinstance(value, list):
+                    rows += [(rid, key, str(item)) for item in value if item is not None]
+                elif value is not None:
+                    rows.append((rid, key, str(value)))
         db.executemany("INSERT INTO rel_refs (rid, key, value) VALUES (?, ?, ?)", rows)
 
     def delete(self, nodes: Iterable[Key] = (), rels: Iterable[tuple[str, str]] = ()) -> int:
