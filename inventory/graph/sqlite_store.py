@@ -82,6 +82,8 @@ SCHEMA += "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {on};\n"
 # 100,000-site store do not fit in 2 MB, and every insert would read pages back.
 WRITE_CACHE_KIB = 64 * 1024
 
+_INSERT_NODE = "INSERT INTO nodes (nid, label, id, props) VALUES (?, ?, ?, ?)"
+_INSERT_REL = "INSERT INTO rels (rid, type, id, start_nid, end_nid, props) VALUES (?, ?, ?, ?, ?, ?)"
 _REL_SELECT = """
 SELECT r.rid, r.type, r.id, r.props, s.label, s.id, e.label, e.id
 FROM rels r JOIN nodes s ON s.nid = r.start_nid JOIN nodes e ON e.nid = r.end_nid
@@ -246,9 +248,11 @@ class SqliteStore(GraphStore):
         remove, remove_rels = list(remove), list(remove_rels)
         node_list = _last_of_each(list(nodes), _LABEL)
         rel_list = _last_of_each(list(rels), _TYPE)
-        for node in node_list:
-            check_label(node.label)
-        for rel in rel_list:
+        # Each kind of record once (what is checked is only its kind), in order of first
+        # appearance: the error is the one the first bad record gives.
+        for label in dict.fromkeys(map(_LABEL, node_list)):
+            check_label(label)
+        for rel in {(r.type, r.start[0], r.end[0]): r for r in rel_list}.values():
             check_rel(rel)
         self._read("SELECT 1 FROM nodes LIMIT 1")  # a clear message when not initialised
         with self._write() as db, self._cache(db, len(node_list) + len(rel_list)):
@@ -305,8 +309,16 @@ class SqliteStore(GraphStore):
         node's nid in ``nids``. Returns the last nid given."""
         for label, group in _group(batch, _LABEL).items():
             known = nids.setdefault(label, {})
+            if bulk:  # all new, nothing to read: the rows in one go
+                new = range(last_nid + 1, last_nid + 1 + len(group))
+                db.executemany(_INSERT_NODE, [(nid, label, node.id, canonical(node.props))
+                                              for nid, node in zip(new, group)])
+                known.update(zip(map(_ID, group), new))
+                summary.created[label] += len(group)
+                last_nid = new[-1]
+                continue
             existing = {}
-            for part in [] if bulk else _chunks([n.id for n in group]):
+            for part in _chunks([n.id for n in group]):
                 for nid, node_id, props in db.execute(
                         f"SELECT nid, id, props FROM nodes WHERE label = ? AND id IN "
                         f"({_marks(len(part))})", (label, *part)):
@@ -328,8 +340,7 @@ class SqliteStore(GraphStore):
                         summary.unchanged[label] += 1
             if inserts:
                 summary.created[label] += len(inserts)
-            db.executemany("INSERT INTO nodes (nid, label, id, props) VALUES (?, ?, ?, ?)",
-                           inserts)
+            db.executemany(_INSERT_NODE, inserts)
             db.executemany("UPDATE nodes SET props = ? WHERE nid = ?", updates)
         return last_nid
 
@@ -367,8 +378,18 @@ class SqliteStore(GraphStore):
         they can be written with executemany and indexed below). Returns the last rid."""
         self._find_ends(db, batch, nids)
         for rel_type, group in _group(batch, _TYPE).items():
+            if bulk:  # all new, nothing to read: the rows in one go
+                new = range(last_rid + 1, last_rid + 1 + len(group))
+                db.executemany(_INSERT_REL,
+                               [(rid, rel_type, rel.id, nids[rel.start[0]][rel.start[1]],
+                                 nids[rel.end[0]][rel.end[1]], canonical(rel.props))
+                                for rid, rel in zip(new, group)])
+                self._index_refs(db, list(zip(new, group)), bulk)
+                summary.created[rel_type] += len(group)
+                last_rid = new[-1]
+                continue
             existing = {}
-            for part in [] if bulk else _chunks([r.id for r in group]):
+            for part in _chunks([r.id for r in group]):
                 for rid, rel_id, s, e, props in db.execute(
                         f"SELECT rid, id, start_nid, end_nid, props FROM rels WHERE type = ? "
                         f"AND id IN ({_marks(len(part))})", (rel_type, *part)):
@@ -390,11 +411,10 @@ class SqliteStore(GraphStore):
                     summary.unchanged[rel_type] += 1
             if inserts:
                 summary.created[rel_type] += len(inserts)
-            db.executemany("INSERT INTO rels (rid, type, id, start_nid, end_nid, props) "
-                           "VALUES (?, ?, ?, ?, ?, ?)", inserts)
+            db.executemany(_INSERT_REL, inserts)
             db.executemany("UPDATE rels SET start_nid = ?, end_nid = ?, props = ? "
                            "WHERE rid = ?", updates)
-            self._index_refs(db, changed_rids, bulk)
+            self._index_refs(db, changed_rids)
         return last_rid
 
     @staticmethod
