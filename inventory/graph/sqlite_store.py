@@ -83,7 +83,8 @@ SCHEMA += "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {on};\n"
 WRITE_CACHE_KIB = 64 * 1024
 
 _INSERT_NODE = "INSERT INTO nodes (nid, label, id, props) VALUES (?, ?, ?, ?)"
-_INSERT_REL = "INSERT INTO rels (rid, type, id, start_nid, end_nid, props) VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT_REL = ("INSERT INTO rels (rid, type, id, start_nid, end_nid, props) "
+               "VALUES (?, ?, ?, ?, ?, ?)")
 _REL_SELECT = """
 SELECT r.rid, r.type, r.id, r.props, s.label, s.id, e.label, e.id
 FROM rels r JOIN nodes s ON s.nid = r.start_nid JOIN nodes e ON e.nid = r.end_nid
