@@ -195,6 +195,40 @@ def test_digest_equal_for_equal_content(store, sqlite_store):
     assert store.digest() == sqlite_store.digest()
 
 
+def test_relationship_ends_written_by_the_same_call_or_before(store):
+    """One upsert's relationships may join nodes it writes (new or changed) and nodes
+    stored before it, which it does not write again."""
+    nodes, rels = tiny_network()
+    store.upsert(nodes[:3], rels[:1])  # C1, S1, ONU1 and HAS_SITE
+    renamed = n("Site", id="S1", customer_id="C1", name="一中新校区", lon=82.07, lat=44.90)
+    summary = store.upsert([renamed, *nodes[3:]], rels[1:])
+    assert summary.updated["Site"] == 1 and summary.created["Point"] == 1
+    assert summary.created["LOCATED_AT"] == 2 and summary.created["SEGMENT"] == 2
+    graph = store.subgraph([("Customer", "C1")], hops=4)
+    assert set(graph.nodes) == {("Customer", "C1"), ("Site", "S1"), ("Equipment", "ONU1"),
+                                ("Point", "P1"), ("Room", "R1"), ("Equipment", "OLT1")}
+    assert {(x.start, x.end) for x in graph.rels.values()} == {(x.start, x.end) for x in rels}
+
+
+def test_sqlite_row_ids_are_the_ones_sqlite_gives(sqlite_store):
+    """upsert numbers new rows itself, as SQLite numbers them (the largest + 1, in the order
+    written: a batch label by label), so that relationships need not read them back."""
+    nodes, rels = tiny_network()
+    sqlite_store.upsert(nodes, rels)
+    db = sqlite_store.db
+    assert db.execute("SELECT id FROM nodes ORDER BY nid").fetchall() == [
+        ("C1",), ("S1",), ("ONU1",), ("OLT1",), ("P1",), ("R1",), ("CB-1",), ("D-1",), ("D-2",)]
+    assert [rid for rid, in db.execute("SELECT rid FROM rels ORDER BY rid")] == [1, 2, 3, 4, 5]
+    sqlite_store.delete(nodes=[("Duct", "D-2")], rels=[("SEGMENT", "SEC-2")])
+    sqlite_store.upsert([n("Duct", id="D-3", name="新建管道", kind="配线")],
+                        [r("SEGMENT", "SEC-3", ("Point", "P1"), ("Room", "R1"), cable_id="CB-1")])
+    assert db.execute("SELECT nid FROM nodes WHERE id = 'D-3'").fetchone() == (9,)
+    assert db.execute("SELECT rid FROM rels WHERE id = 'SEC-3'").fetchone() == (5,)
+    # what SQLite gives a row inserted without one
+    assert db.execute("INSERT INTO nodes (label, id, props) VALUES ('Duct', 'D-4', '{}')"
+                      ).lastrowid == 10
+
+
 def test_upsert_with_removals_is_one_transaction(store):
     """An access plan adds and removes in one call: both happen, or neither."""
     store.upsert(*tiny_network())

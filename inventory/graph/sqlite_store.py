@@ -13,6 +13,8 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,9 @@ SCHEMA += "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {on};\n"
 # 100,000-site store do not fit in 2 MB, and every insert would read pages back.
 WRITE_CACHE_KIB = 64 * 1024
 
+_INSERT_NODE = "INSERT INTO nodes (nid, label, id, props) VALUES (?, ?, ?, ?)"
+_INSERT_REL = ("INSERT INTO rels (rid, type, id, start_nid, end_nid, props) "
+               "VALUES (?, ?, ?, ?, ?, ?)")
 _REL_SELECT = """
 SELECT r.rid, r.type, r.id, r.props, s.label, s.id, e.label, e.id
 FROM rels r JOIN nodes s ON s.nid = r.start_nid JOIN nodes e ON e.nid = r.end_nid
@@ -105,10 +110,16 @@ def _decode(text: str) -> dict[str, Any]:
         return json.loads(text)
 
 
+_ID, _LABEL, _TYPE = attrgetter("id"), attrgetter("label"), attrgetter("type")
+
+
 def _last_of_each(records: list, kind: Callable[[Any], str]) -> list:
     """Records with one per (kind, id): the last one, where the first one was. An import
     has no repeats, and a million-entry dict of (kind, id) keys would cost 200 MB at 100,000
     sites: the check keeps only sets of ids (which share the id strings)."""
+    # An import's ids are unique whatever the kind: then one set, built in C, says so.
+    if len(set(map(_ID, records))) == len(records):
+        return records
     seen: dict[str, set[str]] = {}
     for record in records:
         ids = seen.get(kind(record))
@@ -118,6 +129,14 @@ def _last_of_each(records: list, kind: Callable[[Any], str]) -> list:
             return list({(kind(r), r.id): r for r in records}.values())
         ids.add(record.id)
     return records
+
+
+def _group(records: list, kind: Callable[[Any], str]) -> dict[str, list]:
+    """Records by kind, kinds in order of first appearance (which fixes the new rows' ids)."""
+    groups: dict[str, list] = {}
+    for key, run in groupby(records, kind):  # runs: an import's records come by kind
+        groups.setdefault(key, []).extend(run)
+    return groups
 
 
 def _rel_from_row(row: tuple) -> Rel:
@@ -228,11 +247,13 @@ class SqliteStore(GraphStore):
                remove_rels: Iterable[tuple[str, str]] = ()) -> WriteSummary:
         summary = WriteSummary()
         remove, remove_rels = list(remove), list(remove_rels)
-        node_list = _last_of_each(list(nodes), lambda n: n.label)
-        rel_list = _last_of_each(list(rels), lambda r: r.type)
-        for node in node_list:
-            check_label(node.label)
-        for rel in rel_list:
+        node_list = _last_of_each(list(nodes), _LABEL)
+        rel_list = _last_of_each(list(rels), _TYPE)
+        # Each kind of record once (what is checked is only its kind), in order of first
+        # appearance: the error is the one the first bad record gives.
+        for label in dict.fromkeys(map(_LABEL, node_list)):
+            check_label(label)
+        for rel in {(r.type, r.start[0], r.end[0]): r for r in rel_list}.values():
             check_rel(rel)
         self._read("SELECT 1 FROM nodes LIMIT 1")  # a clear message when not initialised
         with self._write() as db, self._cache(db, len(node_list) + len(rel_list)):
@@ -248,12 +269,19 @@ class SqliteStore(GraphStore):
             if bulk:
                 for name in INDEXES:
                     db.execute(f"DROP INDEX IF EXISTS {name}")
+            # New rows get the ids SQLite would give them one by one (max + 1, in order),
+            # given here so that they are known without reading them back.
+            last_nid = db.execute("SELECT max(nid) FROM nodes").fetchone()[0] or 0
+            last_rid = db.execute("SELECT max(rid) FROM rels").fetchone()[0] or 0
+            # label -> id -> nid of every node of this call (no (label, id) tuple per node,
+            # ~75 MB at 100,000 sites): the ends of its relationships need no query.
+            nids: dict[str, dict[str, int]] = {}
             for batch in _chunks(node_list, BATCH):
-                self._upsert_nodes(db, batch, summary, bulk)
+                last_nid = self._upsert_nodes(db, batch, summary, bulk, last_nid, nids)
                 if progress:
                     progress(len(batch))
             for batch in _chunks(rel_list, BATCH):
-                self._upsert_rels(db, batch, summary, bulk)
+                last_rid = self._upsert_rels(db, batch, summary, bulk, last_rid, nids)
                 if progress:
                     progress(len(batch))
             summary.deleted = self._delete(db, remove, remove_rels)
@@ -276,14 +304,22 @@ class SqliteStore(GraphStore):
         finally:
             db.execute(f"PRAGMA cache_size = {before}")
 
-    def _upsert_nodes(self, db: sqlite3.Connection, batch: list[Node],
-                      summary: WriteSummary, bulk: bool = False) -> None:
-        by_label: dict[str, list[Node]] = {}
-        for node in batch:
-            by_label.setdefault(node.label, []).append(node)
-        for label, group in by_label.items():
+    def _upsert_nodes(self, db: sqlite3.Connection, batch: list[Node], summary: WriteSummary,
+                      bulk: bool, last_nid: int, nids: dict[str, dict[str, int]]) -> int:
+        """Write a batch of nodes, new ones numbered from ``last_nid + 1``; note every
+        node's nid in ``nids``. Returns the last nid given."""
+        for label, group in _group(batch, _LABEL).items():
+            known = nids.setdefault(label, {})
+            if bulk:  # all new, nothing to read: the rows in one go
+                new = range(last_nid + 1, last_nid + 1 + len(group))
+                db.executemany(_INSERT_NODE, [(nid, label, node.id, canonical(node.props))
+                                              for nid, node in zip(new, group)])
+                known.update(zip(map(_ID, group), new))
+                summary.created[label] += len(group)
+                last_nid = new[-1]
+                continue
             existing = {}
-            for part in [] if bulk else _chunks([n.id for n in group]):
+            for part in _chunks([n.id for n in group]):
                 for nid, node_id, props in db.execute(
                         f"SELECT nid, id, props FROM nodes WHERE label = ? AND id IN "
                         f"({_marks(len(part))})", (label, *part)):
@@ -291,17 +327,23 @@ class SqliteStore(GraphStore):
             inserts, updates = [], []
             for node in group:
                 text = canonical(node.props)
-                if node.id not in existing:
-                    inserts.append((label, node.id, text))
-                elif existing[node.id][1] != text:
-                    updates.append((text, existing[node.id][0]))
-                    summary.updated[label] += 1
+                old = existing.get(node.id)
+                if old is None:
+                    last_nid += 1
+                    inserts.append((last_nid, label, node.id, text))
+                    known[node.id] = last_nid
                 else:
-                    summary.unchanged[label] += 1
+                    known[node.id] = old[0]
+                    if old[1] != text:
+                        updates.append((text, old[0]))
+                        summary.updated[label] += 1
+                    else:
+                        summary.unchanged[label] += 1
             if inserts:
                 summary.created[label] += len(inserts)
-            db.executemany("INSERT INTO nodes (label, id, props) VALUES (?, ?, ?)", inserts)
+            db.executemany(_INSERT_NODE, inserts)
             db.executemany("UPDATE nodes SET props = ? WHERE nid = ?", updates)
+        return last_nid
 
     def _nids(self, db: sqlite3.Connection, keys: Iterable[Key]) -> dict[Key, int]:
         by_label: dict[str, list[str]] = {}
@@ -316,47 +358,65 @@ class SqliteStore(GraphStore):
                     found[(label, node_id)] = nid
         return found
 
-    def _upsert_rels(self, db: sqlite3.Connection, batch: list[Rel],
-                     summary: WriteSummary, bulk: bool = False) -> None:
-        nids = self._nids(db, [r.start for r in batch] + [r.end for r in batch])
-        for rel in batch:
-            for end in (rel.start, rel.end):
-                if end not in nids:
-                    raise NotFound(end[0], end[1])
-        by_type: dict[str, list[Rel]] = {}
-        for rel in batch:
-            by_type.setdefault(rel.type, []).append(rel)
-        for rel_type, group in by_type.items():
+    def _find_ends(self, db: sqlite3.Connection, batch: list[Rel],
+                   nids: dict[str, dict[str, int]]) -> None:
+        """Add to ``nids`` the stored ends of ``batch`` that this call did not write;
+        NotFound for the first end that is nowhere."""
+        missing = [end for rel in batch for end in (rel.start, rel.end)
+                   if end[1] not in nids.get(end[0], ())]
+        if not missing:
+            return
+        found = self._nids(db, missing)
+        for end in missing:
+            if end not in found:
+                raise NotFound(end[0], end[1])
+        for (label, node_id), nid in found.items():
+            nids.setdefault(label, {})[node_id] = nid
+
+    def _upsert_rels(self, db: sqlite3.Connection, batch: list[Rel], summary: WriteSummary,
+                     bulk: bool, last_rid: int, nids: dict[str, dict[str, int]]) -> int:
+        """Write a batch of relationships, new ones numbered from ``last_rid + 1`` (so that
+        they can be written with executemany and indexed below). Returns the last rid."""
+        self._find_ends(db, batch, nids)
+        for rel_type, group in _group(batch, _TYPE).items():
+            if bulk:  # all new, nothing to read: the rows in one go
+                new = range(last_rid + 1, last_rid + 1 + len(group))
+                db.executemany(_INSERT_REL,
+                               [(rid, rel_type, rel.id, nids[rel.start[0]][rel.start[1]],
+                                 nids[rel.end[0]][rel.end[1]], canonical(rel.props))
+                                for rid, rel in zip(new, group)])
+                self._index_refs(db, list(zip(new, group)), bulk)
+                summary.created[rel_type] += len(group)
+                last_rid = new[-1]
+                continue
             existing = {}
-            for part in [] if bulk else _chunks([r.id for r in group]):
+            for part in _chunks([r.id for r in group]):
                 for rid, rel_id, s, e, props in db.execute(
                         f"SELECT rid, id, start_nid, end_nid, props FROM rels WHERE type = ? "
                         f"AND id IN ({_marks(len(part))})", (rel_type, *part)):
                     existing[rel_id] = (rid, s, e, props)
-            # New rows get the rids SQLite would give them one by one (max(rid) + 1, in
-            # order), so that they can be written with executemany and indexed below.
-            last_rid = db.execute("SELECT max(rid) FROM rels").fetchone()[0] or 0
             changed_rids, inserts, updates = [], [], []
             for rel in group:
-                text = canonical(rel.props)
-                row = (nids[rel.start], nids[rel.end], text)
+                (s_label, s_id), (e_label, e_id) = rel.start, rel.end
+                row = (nids[s_label][s_id], nids[e_label][e_id], canonical(rel.props))
                 old = existing.get(rel.id)
                 if old is None:
                     last_rid += 1
                     inserts.append((last_rid, rel_type, rel.id, *row))
                     changed_rids.append((last_rid, rel))
-                    summary.created[rel_type] += 1
                 elif old[1:] != row:
                     updates.append((*row, old[0]))
                     changed_rids.append((old[0], rel))
                     summary.updated[rel_type] += 1
                 else:
                     summary.unchanged[rel_type] += 1
-            db.executemany("INSERT INTO rels (rid, type, id, start_nid, end_nid, props) "
-                           "VALUES (?, ?, ?, ?, ?, ?)", inserts)
+            if inserts:
+                summary.created[rel_type] += len(inserts)
+            db.executemany(_INSERT_REL, inserts)
             db.executemany("UPDATE rels SET start_nid = ?, end_nid = ?, props = ? "
                            "WHERE rid = ?", updates)
-            self._index_refs(db, changed_rids, bulk)
+            self._index_refs(db, changed_rids)
+        return last_rid
 
     @staticmethod
     def _index_refs(db: sqlite3.Connection, changed: list[tuple[int, Rel]],
@@ -367,9 +427,10 @@ class SqliteStore(GraphStore):
         for rid, rel in changed:
             for key in INDEXED_REL_PROPS:
                 value = rel.props.get(key)
-                for item in value if isinstance(value, list) else [value]:
-                    if item is not None:
-                        rows.append((rid, key, str(item)))
+                if isinstance(value, list):
+                    rows += [(rid, key, str(item)) for item in value if item is not None]
+                elif value is not None:
+                    rows.append((rid, key, str(value)))
         db.executemany("INSERT INTO rel_refs (rid, key, value) VALUES (?, ?, ?)", rows)
 
     def delete(self, nodes: Iterable[Key] = (), rels: Iterable[tuple[str, str]] = ()) -> int:
