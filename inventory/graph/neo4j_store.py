@@ -49,6 +49,17 @@ logging.getLogger("neo4j").propagate = False
 _REL_ROW = "[type(r), properties(r), labels(a)[0], a.id, labels(b)[0], b.id]"
 
 
+def _empty_kinds(tx: ManagedTransaction, nodes: list[Node], rels: list[Rel]) -> set[str]:
+    """The labels and relationship types of these records that the store has none of
+    (counts Neo4j keeps: no scan)."""
+    labels = {n.label for n in nodes} | {end[0] for r in rels for end in (r.start, r.end)}
+    empty = {label for label in labels
+             if not tx.run(f"MATCH (n:`{label}`) RETURN count(n) AS n").single()["n"]}
+    # (labels and types are apart in the model: HAS_SITE is never a label)
+    return empty | {rel_type for rel_type in {r.type for r in rels} if not tx.run(
+        f"MATCH ()-[r:`{rel_type}`]->() RETURN count(r) AS n").single()["n"]}
+
+
 def _strip_id(props: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k != "id"}
 
@@ -228,14 +239,18 @@ class Neo4jStore(GraphStore):
 
         def work(tx: ManagedTransaction) -> WriteSummary:
             summary = WriteSummary()  # fresh on every retry of the transaction
+            # Labels and types the store holds none of yet (a first import): their records
+            # are all new, so nothing of them is read before they are created.
+            empty = _empty_kinds(tx, node_list, rel_list)
+            written: dict[str, set[str]] = {}  # ids of the nodes of empty labels, written
             for i in range(0, len(node_list), BATCH):
                 batch = node_list[i:i + BATCH]
-                self._upsert_nodes(tx, batch, summary)
+                self._upsert_nodes(tx, batch, summary, empty, written)
                 if progress:
                     progress(len(batch))
             for i in range(0, len(rel_list), BATCH):
                 batch = rel_list[i:i + BATCH]
-                self._upsert_rels(tx, batch, summary)
+                self._upsert_rels(tx, batch, summary, empty, written)
                 if progress:
                     progress(len(batch))
             summary.deleted = self._delete(tx, *removals)
@@ -245,14 +260,19 @@ class Neo4jStore(GraphStore):
             return session.execute_write(work)
 
     @staticmethod
-    def _upsert_nodes(tx: ManagedTransaction, batch: list[Node], summary: WriteSummary) -> None:
+    def _upsert_nodes(tx: ManagedTransaction, batch: list[Node], summary: WriteSummary,
+                      empty: set[str], written: dict[str, set[str]]) -> None:
         by_label: dict[str, list[Node]] = {}
         for node in batch:
             by_label.setdefault(node.label, []).append(node)
         for label, group in by_label.items():
-            existing = {props["id"]: canonical(_strip_id(props)) for props in tx.run(
-                f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
-                "RETURN collect(properties(n))", ids=[n.id for n in group]).single()[0]}
+            if label in empty:
+                written.setdefault(label, set()).update(n.id for n in group)
+                existing = {}
+            else:
+                existing = {props["id"]: canonical(_strip_id(props)) for props in tx.run(
+                    f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
+                    "RETURN collect(properties(n))", ids=[n.id for n in group]).single()[0]}
             new, changed = [], []
             for node in group:
                 old = existing.get(node.id)
@@ -274,14 +294,17 @@ class Neo4jStore(GraphStore):
                        "SET n = row.props", rows=changed).consume()
 
     @staticmethod
-    def _upsert_rels(tx: ManagedTransaction, batch: list[Rel], summary: WriteSummary) -> None:
+    def _upsert_rels(tx: ManagedTransaction, batch: list[Rel], summary: WriteSummary,
+                     empty: set[str], written: dict[str, set[str]]) -> None:
         ends_by_label: dict[str, set[str]] = {}
         for rel in batch:
             for label, element_id in (rel.start, rel.end):
                 ends_by_label.setdefault(label, set()).add(element_id)
         for label, ids in ends_by_label.items():
-            found = set(tx.run(f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
-                               "RETURN collect(n.id)", ids=list(ids)).single()[0])
+            # a label that was empty has only the nodes this call wrote
+            found = written.get(label, set()) if label in empty else set(tx.run(
+                f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
+                "RETURN collect(n.id)", ids=list(ids)).single()[0])
             for rel in batch:
                 for end in (rel.start, rel.end):
                     if end[0] == label and end[1] not in found:
@@ -290,7 +313,7 @@ class Neo4jStore(GraphStore):
         for rel in batch:
             by_shape.setdefault((rel.type, rel.start[0], rel.end[0]), []).append(rel)
         for (rel_type, s_label, e_label), group in by_shape.items():
-            existing = {row[1]["id"]: row for row in tx.run(
+            existing = {} if rel_type in empty else {row[1]["id"]: row for row in tx.run(
                 f"UNWIND $ids AS id MATCH (a)-[r:`{rel_type}` {{id: id}}]->(b) "
                 f"RETURN collect({_REL_ROW})", ids=[r.id for r in group]).single()[0]}
             new, changed, moved = [], [], []
@@ -319,10 +342,13 @@ class Neo4jStore(GraphStore):
             if changed:
                 tx.run(f"UNWIND $rows AS row MATCH ()-[r:`{rel_type}` {{id: row.id}}]->() "
                        "SET r = row.props", rows=changed).consume()
-            if new:  # MERGE (not CREATE): no constraint would refuse a duplicate id
+            if new:
+                # MERGE, as no constraint would refuse a duplicate id; a type the store had
+                # none of cannot have one (this call's ids are unique): CREATE, cheaper
+                make = "CREATE" if rel_type in empty else "MERGE"
                 tx.run(f"UNWIND $rows AS row MATCH (a:`{s_label}` {{id: row.start}}) "
                        f"MATCH (b:`{e_label}` {{id: row.end}}) "
-                       f"MERGE (a)-[r:`{rel_type}` {{id: row.id}}]->(b) SET r = row.props",
+                       f"{make} (a)-[r:`{rel_type}` {{id: row.id}}]->(b) SET r = row.props",
                        rows=new).consume()
 
     @staticmethod
