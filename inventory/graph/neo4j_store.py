@@ -343,12 +343,13 @@ class Neo4jStore(GraphStore):
                 tx.run(f"UNWIND $rows AS row MATCH ()-[r:`{rel_type}` {{id: row.id}}]->() "
                        "SET r = row.props", rows=changed).consume()
             if new:
-                # MERGE, as no constraint would refuse a duplicate id; a type the store had
-                # none of cannot have one (this call's ids are unique): CREATE, cheaper
-                make = "CREATE" if rel_type in empty else "MERGE"
+                # MERGE (not CREATE), even for a type the store had none of: no constraint
+                # would refuse a duplicate id from an import running at the same time, and
+                # MERGE locks both ends (CREATE measured no faster: 8.1–8.4 s against
+                # 7.6–10.0 s for the 10k records)
                 tx.run(f"UNWIND $rows AS row MATCH (a:`{s_label}` {{id: row.start}}) "
                        f"MATCH (b:`{e_label}` {{id: row.end}}) "
-                       f"{make} (a)-[r:`{rel_type}` {{id: row.id}}]->(b) SET r = row.props",
+                       f"MERGE (a)-[r:`{rel_type}` {{id: row.id}}]->(b) SET r = row.props",
                        rows=new).consume()
 
     @staticmethod
