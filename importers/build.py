@@ -142,12 +142,12 @@ class Builder:
                  if name in _LATER or column.refs]
         kept = {name: i for i, name in enumerate(later)}
         keep = [where[name][0] for name in later]
-        # one str object per distinct value of a repetitive text column (status, vendor,
-        # district …): a big import holds millions of cells; a column that turns out to be
-        # varied (names, addresses) stops being shared after _SHARED_LIMIT values
         if complete and not table.bad_cells and \
                 self._parse_columns(table, plan, where, kept, keep):
             return
+        # one str object per distinct value of a repetitive text column (status, vendor,
+        # district …): a big import holds millions of cells; a column that turns out to be
+        # varied (names, addresses) stops being shared after _SHARED_LIMIT values
         shared = {c.name: {} for c in columns.values() if c.parse is spec_text}
         for number, cells in table.rows:
             self._parse_row(table, plan, where, kept, keep, number, cells,

@@ -40,6 +40,8 @@ class Table:
     entity: Entity
     headers: list[str]
     header_row: int
+    #: (row number, cells), each cell stripped of surrounding white space (the checks rely
+    #: on it: a stripped ASCII or NFC cell of text is its own value)
     rows: list[tuple[int, list[str]]] = field(default_factory=list)
     # (row, column index) -> message, for cells the reader already knows are bad
     bad_cells: dict[tuple[int, int], str] = field(default_factory=dict)
