@@ -99,13 +99,7 @@ def split_ratio(value: str) -> str:
 
 def ids(value: str) -> list[str]:
     """Several ids in one cell, separated by ``;`` ``,`` ``、`` or their full-width forms."""
-    if value.isascii():  # model._id_list's answer without its NFKC and strip per item
-        return list(dict.fromkeys(filter(None, _ASCII_ID_SEPARATORS.split(value))))
     return list(dict.fromkeys(model._id_list(value)))
-
-
-# model._id_list's separators that are ASCII
-_ASCII_ID_SEPARATORS = re.compile(r"[;,|\s]+")
 
 
 def enum_parser(cls: type[model.AliasEnum]) -> Callable[[str], str]:

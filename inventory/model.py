@@ -301,11 +301,17 @@ def _bool(value: Any) -> bool:
     raise ValueError(f"not a yes/no value: {value!r} (use 是/否, yes/no, 1/0)")
 
 
+_ID_SEPARATORS = re.compile(r"[;；,，|、\s]+")
+
+
 def _id_list(value: Any) -> list[str]:
     if isinstance(value, (list, tuple)):
         items = value
+    elif isinstance(value, str) and value.isascii():
+        # NFKC and NFC change no ASCII, and the pieces hold no white space to strip
+        return [item for item in _ID_SEPARATORS.split(value) if item]
     else:
-        items = re.split(r"[;；,，|、\s]+", unicodedata.normalize("NFKC", str(value)))
+        items = _ID_SEPARATORS.split(unicodedata.normalize("NFKC", str(value)))
     return [_text(item) for item in items if _text(item)]
 
 

@@ -454,6 +454,18 @@ def test_plain_numbers_take_a_shortcut_to_the_same_value(cell):
     assert canonical({"v": spec.number(cell)}) == canonical({"v": expected})
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("AB-1 ;,|\t\x1c、；ｘ"), max_size=16)
+       | st.text(max_size=16))
+def test_ascii_id_lists_take_a_shortcut_to_the_same_ids(cell):
+    import unicodedata
+
+    from inventory import model
+
+    pieces = re.split(r"[;；,，|、\s]+", unicodedata.normalize("NFKC", cell))
+    assert model._id_list(cell) == [model._text(p) for p in pieces if model._text(p)]
+
+
 # --- the column-at-a-time check gives what the row-by-row check gives --------------------------
 
 _ALL_COLUMNS = [column for entity in ENTITIES.values() for column in entity.columns]
