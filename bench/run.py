@@ -474,12 +474,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def results_path(folder: Path, day: dt.date) -> Path:
+    """``<date>.json``; a second run the same day gets ``<date>-2.json`` and so on, so that
+    a rerun never overwrites the numbers of an earlier one."""
+    path, n = folder / f"{day.isoformat()}.json", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{day.isoformat()}-{n}.json"
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     doc = Runner(args).run()
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
-    path = results / f"{dt.date.today().isoformat()}.json"
+    path = results_path(results, dt.date.today())
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     tmp.replace(path)

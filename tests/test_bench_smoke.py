@@ -47,6 +47,23 @@ def test_growth_compares_the_steps_both_sizes_ran(monkeypatch):
                                               "steps": ["import_sqlite"]}}
 
 
+def test_a_second_run_the_same_day_does_not_overwrite_the_first(tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+    import datetime as dt
+
+    from bench.run import results_path
+
+    day = dt.date(2026, 12, 2)
+    first = results_path(tmp_path, day)
+    assert first.name == "2026-12-02.json"
+    first.write_text("{}")
+    second = results_path(tmp_path, day)
+    assert second.name == "2026-12-02-2.json"
+    second.write_text("{}")
+    assert results_path(tmp_path, day).name == "2026-12-02-3.json"
+
+
 def test_import_in_parts_gives_the_same_store(tmp_path: Path, monkeypatch) -> None:
     """The bench's Neo4j import above --neo4j-whole-max goes file by file (README, Import):
     the same store as one import, so the steps after it measure the same network."""
