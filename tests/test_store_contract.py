@@ -229,6 +229,54 @@ def test_sqlite_row_ids_are_the_ones_sqlite_gives(sqlite_store):
                       ).lastrowid == 10
 
 
+def _awkward_network(count: int) -> tuple[list[Node], list[Rel]]:
+    """Several batches of points and sections, with text SQLite's JSON functions or a JSON
+    encoder could get wrong: a NUL, an escape's own text, quotes, astral characters."""
+    names = ["a\x00b", "\\u0000", 'q"\\', "𠀀😀", "\u2028行", "{x}"]
+    nodes = [Node("Point", f"MH-{i}" if i % 7 else f"MH-{i}{names[i % 6]}",
+                  {"name": names[i % 6], "kind": "人井"}) for i in range(count)]
+    rels = [Rel("SEGMENT", f"SEC-{i}", ("Point", nodes[i].id), ("Point", nodes[i + 1].id),
+                {"cable_id": f"CB-{i % 5}", "duct_ids": [f"D-{i % 3}", names[i % 6]],
+                 "length_m": i * 0.5})
+            for i in range(count - 1)]
+    return nodes, rels
+
+
+def test_sqlite_bulk_load_writes_what_row_by_row_writes(sqlite_store, tmp_path):
+    """Into an empty store upsert inserts whole batches from JSON on a thread of its own;
+    into a store that holds something, row by row: the same content either way."""
+    from inventory.graph.sqlite_store import SqliteStore
+
+    nodes, rels = _awkward_network(5000)
+    sqlite_store.upsert(nodes, rels)  # empty: the bulk load
+    other = SqliteStore(tmp_path / "other.db")
+    other.init()
+    other.upsert([Node("Duct", "D-0", {"kind": "主干"})])
+    other.upsert(nodes, rels)  # not empty: row by row
+    other.delete(nodes=[("Duct", "D-0")])
+    assert sqlite_store.digest() == other.digest()
+    assert sqlite_store.get_node("Point", "MH-0a\x00b").props["name"] == "a\x00b"
+    for store in (sqlite_store, other):
+        assert len(store.find_rels("SEGMENT", duct_ids="a\x00b")) == len(
+            [r for r in rels if "a\x00b" in r.props["duct_ids"]])
+        assert len(store.find_rels("SEGMENT", cable_id="CB-3")) == 1000
+    other.close()
+
+
+def test_sqlite_bulk_load_failing_in_its_thread_leaves_nothing(sqlite_store):
+    """A row SQLite refuses in the third batch of a bulk load: the error comes out of the
+    inserting thread, nothing is written, and the store takes the next write."""
+    import sqlite3
+
+    nodes, rels = _awkward_network(5000)
+    broken = [*nodes[:4500], Node("Point", None, {"kind": "人井"}), *nodes[4500:]]
+    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
+        sqlite_store.upsert(broken, rels)
+    assert not any(sqlite_store.count_nodes().values())
+    assert not any(sqlite_store.count_rels().values())
+    assert sqlite_store.upsert(nodes, rels).created["SEGMENT"] == 4999
+
+
 def test_upsert_with_removals_is_one_transaction(store):
     """An access plan adds and removes in one call: both happen, or neither."""
     store.upsert(*tiny_network())

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from itertools import groupby
 from operator import attrgetter
@@ -85,6 +87,19 @@ WRITE_CACHE_KIB = 64 * 1024
 _INSERT_NODE = "INSERT INTO nodes (nid, label, id, props) VALUES (?, ?, ?, ?)"
 _INSERT_REL = ("INSERT INTO rels (rid, type, id, start_nid, end_nid, props) "
                "VALUES (?, ?, ?, ?, ?, ?)")
+_INSERT_REF = "INSERT INTO rel_refs (rid, key, value) VALUES (?, ?, ?)"
+# A bulk load's batch in one statement: SQLite reads its rows from one JSON array
+# (json_each) as fast as executemany binds them, and the sqlite3 module releases the GIL for
+# the whole statement, so that _BulkInserter can run it on a thread of its own. A row is
+# (nid or rid, …) and the columns after the first ? are the same for the whole batch.
+_BULK_NODES = ("INSERT INTO nodes (nid, label, id, props) SELECT json_extract(value, '$[0]'), "
+               "?, json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)")
+_BULK_RELS = ("INSERT INTO rels (rid, type, id, start_nid, end_nid, props) "
+              "SELECT json_extract(value, '$[0]'), ?, json_extract(value, '$[1]'), "
+              "json_extract(value, '$[2]'), json_extract(value, '$[3]'), "
+              "json_extract(value, '$[4]') FROM json_each(?)")
+_BULK_REFS = ("INSERT INTO rel_refs (rid, key, value) SELECT json_extract(value, '$[0]'), "
+              "json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)")
 _REL_SELECT = """
 SELECT r.rid, r.type, r.id, r.props, s.label, s.id, e.label, e.id
 FROM rels r JOIN nodes s ON s.nid = r.start_nid JOIN nodes e ON e.nid = r.end_nid
@@ -137,6 +152,51 @@ def _group(records: list, kind: Callable[[Any], str]) -> dict[str, list]:
     for key, run in groupby(records, kind):  # runs: an import's records come by kind
         groups.setdefault(key, []).extend(run)
     return groups
+
+
+class _BulkInserter:
+    """The inserts of a bulk load, on a thread of their own.
+
+    Each batch is one statement (_BULK_NODES …), during which the sqlite3 module releases
+    the GIL: the calling thread encodes the next batch meanwhile, on the second core. Only
+    this thread uses the connection until ``close`` (which waits for it); at most two
+    batches wait, and an error of the thread is raised by the next ``insert`` or by ``close``.
+    """
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-bulk")
+        self.pending: deque[Future] = deque()
+
+    def insert(self, bulk_sql: str, row_sql: str, rows: list[tuple], *same: Any) -> None:
+        """Insert ``rows`` (first column, then the rest) with the columns ``same`` after
+        the first: with ``bulk_sql`` from JSON, or one by one with ``row_sql``."""
+        text = orjson.dumps(rows).decode()  # a str: SQLite takes bytes for a BLOB (JSONB)
+        if "\\u0000" in text:  # SQLite's JSON ends a text at a NUL: bind those rows as they are
+            job = self.pool.submit(self._run, self.db.executemany, row_sql,
+                                   [(row[0], *same, *row[1:]) for row in rows])
+        else:
+            job = self.pool.submit(self._run, self.db.execute, bulk_sql, (*same, text))
+        self.pending.append(job)
+        while len(self.pending) > 2:
+            self.pending.popleft().result()
+
+    @staticmethod
+    def _run(method: Callable[[str, Any], sqlite3.Cursor], sql: str, params: Any) -> None:
+        # The cursor is closed on this thread: freed on the caller's, it would reset its
+        # statement, which SQLite may be running here again for the next batch (API misuse).
+        method(sql, params).close()
+
+    def close(self) -> None:
+        """Wait for every batch (also when the caller failed: the connection is then free
+        for the rollback); raise the first error of the thread."""
+        try:
+            while self.pending:
+                self.pending.popleft().result()
+        finally:
+            for job in self.pending:
+                job.cancel()
+            self.pool.shutdown(wait=True)
 
 
 def _rel_from_row(row: tuple) -> Rel:
@@ -264,9 +324,9 @@ class SqliteStore(GraphStore):
             # Into an empty store everything is new: no reads of what is stored, and the
             # secondary indexes are built once at the end (same transaction, so a failed
             # or killed import leaves them as they were).
-            bulk = not db.execute("SELECT EXISTS (SELECT 1 FROM nodes) "
-                                  "OR EXISTS (SELECT 1 FROM rels)").fetchone()[0]
-            if bulk:
+            empty = not db.execute("SELECT EXISTS (SELECT 1 FROM nodes) "
+                                   "OR EXISTS (SELECT 1 FROM rels)").fetchone()[0]
+            if empty:
                 for name in INDEXES:
                     db.execute(f"DROP INDEX IF EXISTS {name}")
             # New rows get the ids SQLite would give them one by one (max + 1, in order),
@@ -276,16 +336,21 @@ class SqliteStore(GraphStore):
             # label -> id -> nid of every node of this call (no (label, id) tuple per node,
             # ~75 MB at 100,000 sites): the ends of its relationships need no query.
             nids: dict[str, dict[str, int]] = {}
-            for batch in _chunks(node_list, BATCH):
-                last_nid = self._upsert_nodes(db, batch, summary, bulk, last_nid, nids)
-                if progress:
-                    progress(len(batch))
-            for batch in _chunks(rel_list, BATCH):
-                last_rid = self._upsert_rels(db, batch, summary, bulk, last_rid, nids)
-                if progress:
-                    progress(len(batch))
+            bulk = _BulkInserter(db) if empty else None
+            try:
+                for batch in _chunks(node_list, BATCH):
+                    last_nid = self._upsert_nodes(db, batch, summary, bulk, last_nid, nids)
+                    if progress:
+                        progress(len(batch))
+                for batch in _chunks(rel_list, BATCH):
+                    last_rid = self._upsert_rels(db, batch, summary, bulk, last_rid, nids)
+                    if progress:
+                        progress(len(batch))
+            finally:
+                if bulk:
+                    bulk.close()
             summary.deleted = self._delete(db, remove, remove_rels)
-            if bulk:
+            if empty:
                 for name, on in INDEXES.items():
                     db.execute(f"CREATE INDEX {name} ON {on}")
         return summary
@@ -305,15 +370,16 @@ class SqliteStore(GraphStore):
             db.execute(f"PRAGMA cache_size = {before}")
 
     def _upsert_nodes(self, db: sqlite3.Connection, batch: list[Node], summary: WriteSummary,
-                      bulk: bool, last_nid: int, nids: dict[str, dict[str, int]]) -> int:
+                      bulk: _BulkInserter | None, last_nid: int,
+                      nids: dict[str, dict[str, int]]) -> int:
         """Write a batch of nodes, new ones numbered from ``last_nid + 1``; note every
         node's nid in ``nids``. Returns the last nid given."""
         for label, group in _group(batch, _LABEL).items():
             known = nids.setdefault(label, {})
             if bulk:  # all new, nothing to read: the rows in one go
                 new = range(last_nid + 1, last_nid + 1 + len(group))
-                db.executemany(_INSERT_NODE, [(nid, label, node.id, canonical(node.props))
-                                              for nid, node in zip(new, group)])
+                bulk.insert(_BULK_NODES, _INSERT_NODE, [(nid, node.id, canonical(node.props))
+                                                        for nid, node in zip(new, group)], label)
                 known.update(zip(map(_ID, group), new))
                 summary.created[label] += len(group)
                 last_nid = new[-1]
@@ -359,14 +425,15 @@ class SqliteStore(GraphStore):
         return found
 
     def _find_ends(self, db: sqlite3.Connection, batch: list[Rel],
-                   nids: dict[str, dict[str, int]]) -> None:
+                   nids: dict[str, dict[str, int]], bulk: _BulkInserter | None) -> None:
         """Add to ``nids`` the stored ends of ``batch`` that this call did not write;
         NotFound for the first end that is nowhere."""
         missing = [end for rel in batch for end in (rel.start, rel.end)
                    if end[1] not in nids.get(end[0], ())]
         if not missing:
             return
-        found = self._nids(db, missing)
+        # into an empty store nothing else is stored (and the connection is the inserter's)
+        found = {} if bulk else self._nids(db, missing)
         for end in missing:
             if end not in found:
                 raise NotFound(end[0], end[1])
@@ -374,18 +441,21 @@ class SqliteStore(GraphStore):
             nids.setdefault(label, {})[node_id] = nid
 
     def _upsert_rels(self, db: sqlite3.Connection, batch: list[Rel], summary: WriteSummary,
-                     bulk: bool, last_rid: int, nids: dict[str, dict[str, int]]) -> int:
+                     bulk: _BulkInserter | None, last_rid: int,
+                     nids: dict[str, dict[str, int]]) -> int:
         """Write a batch of relationships, new ones numbered from ``last_rid + 1`` (so that
         they can be written with executemany and indexed below). Returns the last rid."""
-        self._find_ends(db, batch, nids)
+        self._find_ends(db, batch, nids, bulk)
         for rel_type, group in _group(batch, _TYPE).items():
             if bulk:  # all new, nothing to read: the rows in one go
                 new = range(last_rid + 1, last_rid + 1 + len(group))
-                db.executemany(_INSERT_REL,
-                               [(rid, rel_type, rel.id, nids[rel.start[0]][rel.start[1]],
-                                 nids[rel.end[0]][rel.end[1]], canonical(rel.props))
-                                for rid, rel in zip(new, group)])
-                self._index_refs(db, list(zip(new, group)), bulk)
+                bulk.insert(_BULK_RELS, _INSERT_REL,
+                            [(rid, rel.id, nids[rel.start[0]][rel.start[1]],
+                              nids[rel.end[0]][rel.end[1]], canonical(rel.props))
+                             for rid, rel in zip(new, group)], rel_type)
+                refs = self._refs(zip(new, group))
+                if refs:
+                    bulk.insert(_BULK_REFS, _INSERT_REF, refs)
                 summary.created[rel_type] += len(group)
                 last_rid = new[-1]
                 continue
@@ -419,10 +489,14 @@ class SqliteStore(GraphStore):
         return last_rid
 
     @staticmethod
-    def _index_refs(db: sqlite3.Connection, changed: list[tuple[int, Rel]],
-                    bulk: bool = False) -> None:
-        for part in [] if bulk else _chunks([rid for rid, _ in changed]):
+    def _index_refs(db: sqlite3.Connection, changed: list[tuple[int, Rel]]) -> None:
+        for part in _chunks([rid for rid, _ in changed]):
             db.execute(f"DELETE FROM rel_refs WHERE rid IN ({_marks(len(part))})", part)
+        db.executemany(_INSERT_REF, SqliteStore._refs(changed))
+
+    @staticmethod
+    def _refs(changed: Iterable[tuple[int, Rel]]) -> list[tuple[int, str, str]]:
+        """The rel_refs rows of these relationships (rid, key, value)."""
         rows = []
         for rid, rel in changed:
             for key in INDEXED_REL_PROPS:
@@ -431,7 +505,7 @@ class SqliteStore(GraphStore):
                     rows += [(rid, key, str(item)) for item in value if item is not None]
                 elif value is not None:
                     rows.append((rid, key, str(value)))
-        db.executemany("INSERT INTO rel_refs (rid, key, value) VALUES (?, ?, ?)", rows)
+        return rows
 
     def delete(self, nodes: Iterable[Key] = (), rels: Iterable[tuple[str, str]] = ()) -> int:
         node_keys, rel_keys = list(nodes), list(rels)
