@@ -370,3 +370,28 @@ def test_canonical_edge_values(value):
     props = {"v": value, "名": 1}
     assert canonical(props) == json.dumps(props, sort_keys=True, ensure_ascii=False,
                                           separators=(",", ":"))
+
+
+@pytest.mark.neo4j
+def test_neo4j_init_makes_relationship_ids_unique_also_in_an_older_store(neo4j_store):
+    """A relationship id is unique within its type (a constraint, whose index the writes'
+    reads use); init replaces the plain index an older store has by it."""
+    from neo4j.exceptions import ConstraintError
+
+    with neo4j_store.driver.session() as session:
+        session.run("DROP CONSTRAINT `PATCH_id`").consume()
+        session.run("CREATE INDEX `PATCH_id` FOR ()-[r:PATCH]-() ON (r.id)").consume()
+    neo4j_store.init()
+    neo4j_store.init()  # and again: nothing left to do
+    with neo4j_store.driver.session() as session:
+        kinds = {row["name"]: row["owningConstraint"] for row in session.run(
+            "SHOW RANGE INDEXES YIELD name, owningConstraint "
+            "WHERE name ENDS WITH '_id' RETURN name, owningConstraint")}
+        assert kinds["PATCH_id"] == "PATCH_id" and kinds["SEGMENT_id"] == "SEGMENT_id"
+        neo4j_store.upsert([n("Equipment", id="E1", name="a", type="ONU", layer="客户"),
+                            n("Equipment", id="E2", name="b", type="ONU", layer="客户")],
+                           [r("PATCH", "P-1", ("Equipment", "E1"), ("Equipment", "E2"))])
+        with pytest.raises(ConstraintError):
+            session.run("MATCH (a:Equipment {id: 'E2'}), (b:Equipment {id: 'E1'}) "
+                        "CREATE (a)-[:PATCH {id: 'P-1'}]->(b)").consume()
+    assert neo4j_store.count_rels()["PATCH"] == 1
