@@ -256,11 +256,18 @@ class Neo4jStore(GraphStore):
                 self._upsert_nodes(tx, batch, summary, empty, written)
                 if progress:
                     progress(len(batch))
-            for i in range(0, len(rel_list), BATCH):
-                batch = rel_list[i:i + BATCH]
-                self._upsert_rels(tx, batch, summary, empty, written)
+            # Every relationship read before any is written: a seek in the id index of a
+            # type that this transaction has created relationships of went through all of
+            # them (Neo4j's transaction state; a part of 10,000 relationships: the reads
+            # 6.7 s, and 0.8 s for the whole part when they come first).
+            plans = [self._plan_rels(tx, rel_list[i:i + BATCH], summary, empty, written)
+                     for i in range(0, len(rel_list), BATCH)]
+            for plan in plans:
+                self._update_rels(tx, plan)
+            for plan in plans:
+                self._create_rels(tx, plan)
                 if progress:
-                    progress(len(batch))
+                    progress(sum(len(group) for *_, group in plan))
             summary.deleted = self._delete(tx, *removals)
             return summary
 
@@ -302,8 +309,10 @@ class Neo4jStore(GraphStore):
                        "SET n = row.props", rows=changed).consume()
 
     @staticmethod
-    def _upsert_rels(tx: ManagedTransaction, batch: list[Rel], summary: WriteSummary,
-                     empty: set[str], written: dict[str, set[str]]) -> None:
+    def _plan_rels(tx: ManagedTransaction, batch: list[Rel], summary: WriteSummary,
+                   empty: set[str], written: dict[str, set[str]]) -> list[tuple]:
+        """Read what a batch of relationships changes, writing nothing: per shape, the rows
+        to create, to update and the ids to delete (an id that now joins other ends)."""
         ends_by_label: dict[str, set[str]] = {}
         for rel in batch:
             for label, element_id in (rel.start, rel.end):
@@ -320,6 +329,7 @@ class Neo4jStore(GraphStore):
         by_shape: dict[tuple[str, str, str], list[Rel]] = {}
         for rel in batch:
             by_shape.setdefault((rel.type, rel.start[0], rel.end[0]), []).append(rel)
+        plan = []
         for (rel_type, s_label, e_label), group in by_shape.items():
             existing = {} if rel_type in empty else {row[1]["id"]: row for row in tx.run(
                 f"UNWIND $ids AS id MATCH (a)-[r:`{rel_type}` {{id: id}}]->(b) "
@@ -344,12 +354,22 @@ class Neo4jStore(GraphStore):
                 else:  # an id now joins other ends: the old relationship goes
                     moved.append(rel.id)
                     new.append(row)
+            plan.append((rel_type, s_label, e_label, new, changed, moved, group))
+        return plan
+
+    @staticmethod
+    def _update_rels(tx: ManagedTransaction, plan: list[tuple]) -> None:
+        for rel_type, _, _, _, changed, moved, _ in plan:
             if moved:
                 tx.run(f"UNWIND $ids AS id MATCH ()-[r:`{rel_type}` {{id: id}}]->() DELETE r",
                        ids=moved).consume()
             if changed:
                 tx.run(f"UNWIND $rows AS row MATCH ()-[r:`{rel_type}` {{id: row.id}}]->() "
                        "SET r = row.props", rows=changed).consume()
+
+    @staticmethod
+    def _create_rels(tx: ManagedTransaction, plan: list[tuple]) -> None:
+        for rel_type, s_label, e_label, new, _, _, _ in plan:
             if new:
                 # CREATE what the pre-read found absent, as for nodes: the uniqueness
                 # constraint refuses a relationship another transaction created meanwhile.
