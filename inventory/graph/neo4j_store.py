@@ -12,7 +12,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from neo4j import GraphDatabase, ManagedTransaction
 from neo4j import exceptions as neo4j_errors
@@ -47,6 +47,16 @@ logging.getLogger("neo4j").propagate = False
 # records, while one list is decoded in one go (by the Rust extension, neo4j-rust-ext).
 # A relationship is the row _REL_ROW of the pattern (a)-[r]->(b).
 _REL_ROW = "[type(r), properties(r), labels(a)[0], a.id, labels(b)[0], b.id]"
+
+
+class _RelWrites(NamedTuple):
+    """What one shape (type, start label, end label) of a batch of relationships writes."""
+    rel_type: str
+    s_label: str
+    e_label: str
+    new: list[dict[str, Any]]  # rows to create
+    changed: list[dict[str, Any]]  # rows whose properties change
+    moved: list[str]  # ids that now join other ends: deleted, then created (in new)
 
 
 def _empty_kinds(tx: ManagedTransaction, nodes: list[Node], rels: list[Rel]) -> set[str]:
@@ -260,14 +270,14 @@ class Neo4jStore(GraphStore):
             # type that this transaction has created relationships of went through all of
             # them (Neo4j's transaction state; a part of 10,000 relationships: the reads
             # 6.7 s, and 0.8 s for the whole part when they come first).
-            plans = [self._plan_rels(tx, rel_list[i:i + BATCH], summary, empty, written)
-                     for i in range(0, len(rel_list), BATCH)]
+            batches = [rel_list[i:i + BATCH] for i in range(0, len(rel_list), BATCH)]
+            plans = [self._plan_rels(tx, batch, summary, empty, written) for batch in batches]
             for plan in plans:
                 self._update_rels(tx, plan)
-            for plan in plans:
+            for batch, plan in zip(batches, plans):
                 self._create_rels(tx, plan)
                 if progress:
-                    progress(sum(len(group) for *_, group in plan))
+                    progress(len(batch))
             summary.deleted = self._delete(tx, *removals)
             return summary
 
@@ -310,7 +320,7 @@ class Neo4jStore(GraphStore):
 
     @staticmethod
     def _plan_rels(tx: ManagedTransaction, batch: list[Rel], summary: WriteSummary,
-                   empty: set[str], written: dict[str, set[str]]) -> list[tuple]:
+                   empty: set[str], written: dict[str, set[str]]) -> list[_RelWrites]:
         """Read what a batch of relationships changes, writing nothing: per shape, the rows
         to create, to update and the ids to delete (an id that now joins other ends)."""
         ends_by_label: dict[str, set[str]] = {}
@@ -354,12 +364,12 @@ class Neo4jStore(GraphStore):
                 else:  # an id now joins other ends: the old relationship goes
                     moved.append(rel.id)
                     new.append(row)
-            plan.append((rel_type, s_label, e_label, new, changed, moved, group))
+            plan.append(_RelWrites(rel_type, s_label, e_label, new, changed, moved))
         return plan
 
     @staticmethod
-    def _update_rels(tx: ManagedTransaction, plan: list[tuple]) -> None:
-        for rel_type, _, _, _, changed, moved, _ in plan:
+    def _update_rels(tx: ManagedTransaction, plan: list[_RelWrites]) -> None:
+        for rel_type, _, _, _, changed, moved in plan:
             if moved:
                 tx.run(f"UNWIND $ids AS id MATCH ()-[r:`{rel_type}` {{id: id}}]->() DELETE r",
                        ids=moved).consume()
@@ -368,8 +378,8 @@ class Neo4jStore(GraphStore):
                        "SET r = row.props", rows=changed).consume()
 
     @staticmethod
-    def _create_rels(tx: ManagedTransaction, plan: list[tuple]) -> None:
-        for rel_type, s_label, e_label, new, _, _, _ in plan:
+    def _create_rels(tx: ManagedTransaction, plan: list[_RelWrites]) -> None:
+        for rel_type, s_label, e_label, new, _, _ in plan:
             if new:
                 # CREATE what the pre-read found absent, as for nodes: the uniqueness
                 # constraint refuses a relationship another transaction created meanwhile.

@@ -90,8 +90,8 @@ _INSERT_REL = ("INSERT INTO rels (rid, type, id, start_nid, end_nid, props) "
 _INSERT_REF = "INSERT INTO rel_refs (rid, key, value) VALUES (?, ?, ?)"
 # A bulk load's batch in one statement: SQLite reads its rows from one JSON array
 # (json_each) as fast as executemany binds them, and the sqlite3 module releases the GIL for
-# the whole statement, so that _BulkInserter can run it on a thread of its own. A row is
-# (nid or rid, …) and the columns after the first ? are the same for the whole batch.
+# the whole statement, so that _BulkInserter can run it on a thread of its own. The array's
+# rows hold the columns that differ per row; a label or type, the same for the batch, is ?.
 _BULK_NODES = ("INSERT INTO nodes (nid, label, id, props) SELECT json_extract(value, '$[0]'), "
                "?, json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)")
 _BULK_RELS = ("INSERT INTO rels (rid, type, id, start_nid, end_nid, props) "
