@@ -1,7 +1,8 @@
 """The benchmark: ``make bench`` (or ``python -m bench.run``).
 
 Generates networks of 1,000, 10,000 and 100,000 sites (``--huge`` adds 1,000,000), then for
-each size measures, every step in its own process (peak RSS and CPU: getrusage in that process):
+each size measures, every step in its own process (peak RSS and CPU: getrusage in that process),
+first the SQLite steps of every size, then (with the server up) the Neo4j ones:
 
 * import into SQLite and into Neo4j (records/s end to end, and of the write alone), and
   Neo4j's own ``LOAD CSV`` of the same records;
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import itertools
 import json
 import os
@@ -198,61 +200,63 @@ class Runner:
             except subprocess.TimeoutExpired:
                 server.kill()
 
-    # -- one size
-    def size(self, n: int) -> dict[str, Any]:
+    # -- one size: the SQLite steps, then (in a second pass) the Neo4j ones
+    def step(self, results: dict[str, Any], n: int, name: str, *args: Any,
+             **kwargs: Any) -> None:
+        if name.split("_")[0] in self.args.skip or name in self.args.skip:
+            return
+        self.log(f"{n:,} sites: {name}")
+        results[name] = self.run_step(*args, **kwargs)
+
+    def size_sqlite(self, n: int) -> dict[str, Any]:
+        """Generate (or reuse) the network and run the embedded store's steps and the web's."""
         started = time.perf_counter()
         results: dict[str, Any] = {}
-        mark = time.perf_counter()
         data = self.dataset(n)
         manifest = json.loads((data / "manifest.json").read_text())
-        results["generate"] = {"seconds": time.perf_counter() - mark,
+        results["generate"] = {"seconds": time.perf_counter() - started,
                                "rows": sum(manifest["counts"].values())}
+        started = time.perf_counter()
         db = self.work / f"bench-{n}.db"
-        skip = set(self.args.skip)
-
-        def step(name: str, *args: Any, **kwargs: Any) -> None:
-            if name.split("_")[0] in skip or name in skip:
-                return
-            self.log(f"{n:,} sites: {name}")
-            results[name] = self.run_step(*args, **kwargs)
-
+        step = functools.partial(self.step, results, n)
         step("import_sqlite", "import", store=str(db), data=str(data))
-        neo4j = self.neo4j if n <= self.args.neo4j_max else None
-        if neo4j:
-            env = self.neo4j_env()
-            uri = env["INVENTORY_STORE"]
-            if self.neo4j.get("import_dir") and n <= self.args.loadcsv_max:
-                step("loadcsv_neo4j", "loadcsv", env=env, store=uri, data=str(data),
-                     import_dir=self.neo4j["import_dir"])
-            # one import is one transaction: above --neo4j-whole-max sites it would outgrow
-            # the server's transaction memory (100k sites: over 5.6 GiB with an 8 GB heap),
-            # so the export goes in file by file, as the README says to
-            step("import_neo4j", "import", env=env, store=uri, data=str(data),
-                 parts=n > self.args.neo4j_whole_max)
-            imp, csv_ = results.get("import_neo4j", {}), results.get("loadcsv_neo4j", {})
-            if imp.get("write_seconds") and csv_.get("seconds"):
-                imp["write_vs_loadcsv"] = csv_["seconds"] / imp["write_seconds"]
-                imp["total_vs_loadcsv"] = csv_["seconds"] / imp["seconds"]
-        workers = self.args.audit_workers
-        step("audit_sqlite", "audit", store=str(db), workers=workers)
-        if neo4j:
-            step("audit_neo4j", "audit", env=self.neo4j_env(),
-                 store=self.neo4j_env()["INVENTORY_STORE"], workers=workers)
+        step("audit_sqlite", "audit", store=str(db), workers=self.args.audit_workers)
         step("check_sqlite", "check", store=str(db), samples=self.args.samples,
              seed=self.args.seed)
-        if neo4j:
-            step("check_neo4j", "check", env=self.neo4j_env(),
-                 store=self.neo4j_env()["INVENTORY_STORE"], samples=self.args.samples,
-                 seed=self.args.seed)
         step("impact_sqlite", "impact", store=str(db))
-        if neo4j and n <= self.args.neo4j_impact_max:
-            step("impact_neo4j", "impact", env=self.neo4j_env(),
-                 store=self.neo4j_env()["INVENTORY_STORE"])
-        if "web" not in skip:
+        if "web" not in self.args.skip:
             self.log(f"{n:,} sites: web")
             results["web"] = self.web(db, n)
-        results["total_seconds"] = time.perf_counter() - started - results["generate"]["seconds"]
+        results["total_seconds"] = time.perf_counter() - started
         return results
+
+    def size_neo4j(self, n: int, results: dict[str, Any]) -> None:
+        """The Neo4j steps of one size, added to its ``results``."""
+        if n > self.args.neo4j_max:
+            return
+        started = time.perf_counter()
+        data = self.dataset(n)
+        env = self.neo4j_env()
+        uri = env["INVENTORY_STORE"]
+        step = functools.partial(self.step, results, n)
+        if self.neo4j.get("import_dir") and n <= self.args.loadcsv_max:
+            step("loadcsv_neo4j", "loadcsv", env=env, store=uri, data=str(data),
+                 import_dir=self.neo4j["import_dir"])
+        # one import is one transaction: above --neo4j-whole-max sites it would outgrow
+        # the server's transaction memory (100k sites: over 5.6 GiB with an 8 GB heap),
+        # so the export goes in file by file, as the README says to
+        step("import_neo4j", "import", env=env, store=uri, data=str(data),
+             parts=n > self.args.neo4j_whole_max)
+        imp, csv_ = results.get("import_neo4j", {}), results.get("loadcsv_neo4j", {})
+        if imp.get("write_seconds") and csv_.get("seconds"):
+            imp["write_vs_loadcsv"] = csv_["seconds"] / imp["write_seconds"]
+            imp["total_vs_loadcsv"] = csv_["seconds"] / imp["seconds"]
+        step("audit_neo4j", "audit", env=env, store=uri, workers=self.args.audit_workers)
+        step("check_neo4j", "check", env=env, store=uri, samples=self.args.samples,
+             seed=self.args.seed)
+        if n <= self.args.neo4j_impact_max:
+            step("impact_neo4j", "impact", env=env, store=uri)
+        results["total_seconds"] += time.perf_counter() - started
 
     def run(self) -> dict[str, Any]:
         sizes = list(self.args.sizes) + ([HUGE] if self.args.huge else [])
@@ -262,11 +266,17 @@ class Runner:
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                         "platform": platform.platform(), "load_average": os.getloadavg()},
             "seed": self.args.seed, "sizes": {}}
+        # The embedded store's steps first, every size, with no Neo4j server running: a
+        # user of the embedded store has none, and beside one (even idle after its
+        # imports) the same SQLite import took a third more CPU time (docs/performance.md).
+        for n in sizes:
+            doc["sizes"][str(n)] = self.size_sqlite(n)
         self.start_neo4j()
         doc["neo4j"] = None if self.neo4j is None else self.neo4j.get("INVENTORY_STORE")
         try:
-            for n in sizes:
-                doc["sizes"][str(n)] = self.size(n)
+            if self.neo4j is not None:
+                for n in sizes:
+                    self.size_neo4j(n, doc["sizes"][str(n)])
         finally:
             self.stop_neo4j()
         doc["growth"] = growth(doc["sizes"])
