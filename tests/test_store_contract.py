@@ -365,11 +365,31 @@ def test_canonical_is_the_standard_librarys_text(props):
 
 @pytest.mark.parametrize("value", [1e-5, 1.5e-7, 1e16, 1e300, 2 ** 70, -0.0, 0.1, 123.456,
                                    float("nan"), float("inf"), None, "\ud800", "e-mail",
-                                   "名字\u2028\x1f\"\\", [1e-9, "a"]])
+                                   "名字\u2028\x1f\"\\", [1e-9, "a"], "single-mode",
+                                   "x:null", "a,0.00001", "[2e-5", ["in-service", 2e-5],
+                                   [None, "e-"], {"k": 1e-12}, -3.5e-6])
 def test_canonical_edge_values(value):
+    """Numbers orjson writes otherwise, and text that merely looks like them (which takes
+    orjson's faster path: canonical_json's pattern tells the two apart)."""
     props = {"v": value, "名": 1}
     assert canonical(props) == json.dumps(props, sort_keys=True, ensure_ascii=False,
                                           separators=(",", ":"))
+
+
+def test_canonical_keeps_orjsons_text_for_words_that_look_like_numbers(monkeypatch):
+    """Text such as "single-mode" holds "e-" but no number: orjson's text is kept (the
+    standard library's encoder, about twice as slow here, is not called)."""
+    from inventory.graph import store as store_module
+
+    class Refuse:
+        def encode(self, props):
+            raise AssertionError(f"the standard library's encoder was called for {props}")
+
+    monkeypatch.setattr(store_module, "_CANONICAL", Refuse())
+    for text in ("single-mode", "in-service", "e-mail", "0.0000 km", "nullable"):
+        assert canonical({"kind": text, "n": 2}) == f'{{"kind":"{text}","n":2}}'
+    with pytest.raises(AssertionError):
+        canonical({"length_m": 1e-5})
 
 
 @pytest.mark.neo4j

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -124,10 +125,15 @@ def canonical(props: dict[str, Any]) -> str:
         text = orjson.dumps(props, option=_ORJSON_OPTIONS)
     except TypeError:
         return _CANONICAL.encode(props)
-    if b"e-" in text or b"0.0000" in text or b"null" in text:  # rare: a word, a None
+    # the substrings first (fast); the pattern, for a number token (after ":", "," or "["),
+    # spares text that merely contains them ("single-mode", "in-service")
+    if (b"e-" in text or b"0.0000" in text or b"null" in text) and _UNLIKE_JSON.search(text):
         return _CANONICAL.encode(props)
     return text.decode()
 
+
+# a number token orjson writes otherwise (1e-7, 0.00001), or a null (which may be a NaN)
+_UNLIKE_JSON = re.compile(rb"[:,\[](?:-?[0-9][0-9.]*e-|-?0\.0000|null)")
 
 # dataclasses and datetimes, which json.dumps refuses, orjson refuses too (then json says so)
 _ORJSON_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
