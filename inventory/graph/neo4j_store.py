@@ -49,6 +49,18 @@ logging.getLogger("neo4j").propagate = False
 _REL_ROW = "[type(r), properties(r), labels(a)[0], a.id, labels(b)[0], b.id]"
 
 
+def _match_rel(rel_type: str, rel_id: str, start: str = "", end: str = "") -> str:
+    """``MATCH (start)-[r:TYPE {id: <rel_id>}]->(end)`` as a seek in the type's id index.
+
+    Without the hint the planner may match every row by scanning that whole index (a plan
+    made while the store held few of the type, and cached): 18 million db hits and 2.5–3.7 s
+    for 1,814 ids of LOCATED_AT, against 1,814 and 0.01–0.08 s. ``USING INDEX`` alone
+    allows the scan; ``INDEX SEEK`` does not. ``inventory init`` makes the index.
+    """
+    return (f"MATCH ({start})-[r:`{rel_type}` {{id: {rel_id}}}]->({end}) "
+            f"USING INDEX SEEK r:`{rel_type}`(id) ")
+
+
 class _RelWrites(NamedTuple):
     """What one shape (type, start label, end label) of a batch of relationships writes."""
     rel_type: str
@@ -342,7 +354,7 @@ class Neo4jStore(GraphStore):
         plan = []
         for (rel_type, s_label, e_label), group in by_shape.items():
             existing = {} if rel_type in empty else {row[1]["id"]: row for row in tx.run(
-                f"UNWIND $ids AS id MATCH (a)-[r:`{rel_type}` {{id: id}}]->(b) "
+                "UNWIND $ids AS id " + _match_rel(rel_type, "id", "a", "b") +
                 f"RETURN collect({_REL_ROW})", ids=[r.id for r in group]).single()[0]}
             new, changed, moved = [], [], []
             for rel in group:
@@ -371,10 +383,10 @@ class Neo4jStore(GraphStore):
     def _update_rels(tx: ManagedTransaction, plan: list[_RelWrites]) -> None:
         for rel_type, _, _, _, changed, moved in plan:
             if moved:
-                tx.run(f"UNWIND $ids AS id MATCH ()-[r:`{rel_type}` {{id: id}}]->() DELETE r",
+                tx.run("UNWIND $ids AS id " + _match_rel(rel_type, "id") + "DELETE r",
                        ids=moved).consume()
             if changed:
-                tx.run(f"UNWIND $rows AS row MATCH ()-[r:`{rel_type}` {{id: row.id}}]->() "
+                tx.run("UNWIND $rows AS row " + _match_rel(rel_type, "row.id") +
                        "SET r = row.props", rows=changed).consume()
 
     @staticmethod
@@ -401,8 +413,8 @@ class Neo4jStore(GraphStore):
                 rel_keys: list[tuple[str, str]]) -> int:
         deleted = 0
         for rel_type, rel_id in rel_keys:
-            deleted += tx.run(f"MATCH ()-[r:`{rel_type}` {{id: $id}}]->() DELETE r "
-                              "RETURN count(*) AS n", id=rel_id).single()["n"]
+            deleted += tx.run(_match_rel(rel_type, "$id") + "DELETE r RETURN count(*) AS n",
+                              id=rel_id).single()["n"]
         for label, element_id in node_keys:
             rec = tx.run(f"MATCH (n:`{label}` {{id: $id}}) OPTIONAL MATCH (n)-[r]-() "
                          "WITH n, count(r) AS rels DETACH DELETE n RETURN rels",
@@ -447,7 +459,7 @@ class Neo4jStore(GraphStore):
     @_translate_errors
     def get_rels(self, rel_type: str, ids: Iterable[str]) -> dict[str, Rel]:
         check_rel_type(rel_type)
-        found = self._collected(f"UNWIND $ids AS id MATCH (a)-[r:`{rel_type}` {{id: id}}]->(b) "
+        found = self._collected("UNWIND $ids AS id " + _match_rel(rel_type, "id", "a", "b") +
                                 f"RETURN collect({_REL_ROW})", ids=list(set(ids)))
         return {rel.id: rel for rel in map(_rel_from_row, found)}
 
