@@ -114,6 +114,28 @@ def test_batch_failing_halfway_leaves_nothing(store):
     assert store.count_nodes()["Point"] == 0
 
 
+def test_relationships_join_stored_nodes_and_nodes_of_the_same_call(store):
+    """A relationship's ends may be stored already, written by the same call into a label
+    the store holds (Neo4j finds them by the elementIds its CREATE returned), or both; one
+    that moves gets its new ends, and an end that is nowhere is NotFound."""
+    nodes, rels = tiny_network()
+    store.upsert(nodes, rels)
+    later = [r("SEGMENT", "SEC-3", ("Point", "P1"), ("Point", "P2"), cable_id="CB-1"),
+             r("SEGMENT", "SEC-4", ("Point", "P2"), ("Room", "R1"), cable_id="CB-1"),
+             r("SEGMENT", "SEC-1", ("Site", "S1"), ("Point", "P2"), cable_id="CB-1")]
+    summary = store.upsert([n("Point", id="P2", name="新人井", kind="人井")], later)
+    assert (summary.created["SEGMENT"], summary.updated["SEGMENT"]) == (2, 1)
+    got = store.get_rels("SEGMENT", ["SEC-1", "SEC-3", "SEC-4"])
+    assert [(got[i].start, got[i].end) for i in ("SEC-3", "SEC-4", "SEC-1")] == [
+        (("Point", "P1"), ("Point", "P2")), (("Point", "P2"), ("Room", "R1")),
+        (("Site", "S1"), ("Point", "P2"))]
+    before = store.digest()
+    with pytest.raises(NotFound, match="NOPE"):
+        store.upsert([n("Point", id="P3", name="又一人井", kind="人井")],
+                     [r("SEGMENT", "SEC-5", ("Point", "P3"), ("Point", "NOPE"), cable_id="CB-1")])
+    assert store.digest() == before
+
+
 def test_unknown_label_is_refused_before_writing(store):
     before = store.digest()
     with pytest.raises(ValidationError):
