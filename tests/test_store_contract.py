@@ -392,7 +392,7 @@ def test_canonical_is_the_standard_librarys_text(props):
                                    [None, "e-"], {"k": 1e-12}, -3.5e-6])
 def test_canonical_edge_values(value):
     """Numbers orjson writes otherwise, and text that merely looks like them (which takes
-    orjson's faster path: canonical_json's pattern tells the two apart)."""
+    orjson's faster path: canonical's pattern tells the two apart)."""
     props = {"v": value, "名": 1}
     assert canonical(props) == json.dumps(props, sort_keys=True, ensure_ascii=False,
                                           separators=(",", ":"))
