@@ -5,7 +5,8 @@ each size measures, every step in its own process (peak RSS and CPU: getrusage i
 first the SQLite steps of every size, then (with the server up) the Neo4j ones:
 
 * import into SQLite and into Neo4j (records/s end to end, and of the write alone), and
-  Neo4j's own ``LOAD CSV`` of the same records;
+  Neo4j's own ``LOAD CSV`` of the same records, alternated with our Neo4j import (each
+  ``--repeat`` times, 3 by default: the median run counts);
 * a whole-network audit on both stores (sites/s, load + analysis);
 * trace + check of one site (load_site_graph + check) over 200 random sites: p50 / p95;
 * fault impact of the busiest trunk duct (store_impact: resolve, load, analyse);
@@ -201,12 +202,47 @@ class Runner:
                 server.kill()
 
     # -- one size: the SQLite steps, then (in a second pass) the Neo4j ones
+    def skipped(self, name: str) -> bool:
+        return name.split("_")[0] in self.args.skip or name in self.args.skip
+
     def step(self, results: dict[str, Any], n: int, name: str, *args: Any,
-             **kwargs: Any) -> None:
-        if name.split("_")[0] in self.args.skip or name in self.args.skip:
+             repeat: int = 1, **kwargs: Any) -> None:
+        """Run a step (``repeat`` times: its median run, see :func:`median_run`)."""
+        if self.skipped(name):
             return
-        self.log(f"{n:,} sites: {name}")
-        results[name] = self.run_step(*args, **kwargs)
+        runs = []
+        for i in range(repeat):
+            self.log(f"{n:,} sites: {name}" + (f" ({i + 1}/{repeat})" if repeat > 1 else ""))
+            runs.append(self.run_step(*args, **kwargs))
+        results[name] = median_run(runs, "seconds")
+
+    def neo4j_import_and_loadcsv(self, results: dict[str, Any], n: int, env: dict[str, str],
+                                 uri: str, data: Path, parts: bool) -> None:
+        """Our import and LOAD CSV of the same records, alternated ``--repeat`` times on the
+        one server (whose speed drifts by a quarter from run to run): each one's median run,
+        and the ratio of the medians of LOAD CSV's time and of our write's."""
+        loadcsv = self.neo4j.get("import_dir") and n <= self.args.loadcsv_max and \
+            not self.skipped("loadcsv_neo4j")
+        repeat = self.args.repeat if loadcsv else 1
+        csv_runs, import_runs = [], []
+        for i in range(repeat):
+            of = f" ({i + 1}/{repeat})" if repeat > 1 else ""
+            if loadcsv:
+                self.log(f"{n:,} sites: loadcsv_neo4j{of}")
+                csv_runs.append(self.run_step("loadcsv", env=env, store=uri, data=str(data),
+                                              import_dir=self.neo4j["import_dir"]))
+            if not self.skipped("import_neo4j"):
+                self.log(f"{n:,} sites: import_neo4j{of}")
+                import_runs.append(self.run_step("import", env=env, store=uri, data=str(data),
+                                                 parts=parts))
+        if csv_runs:
+            results["loadcsv_neo4j"] = median_run(csv_runs, "seconds")
+        if import_runs:
+            results["import_neo4j"] = median_run(import_runs, "write_seconds")
+        imp, csv_ = results.get("import_neo4j", {}), results.get("loadcsv_neo4j", {})
+        if imp.get("write_seconds") and csv_.get("seconds"):
+            imp["write_vs_loadcsv"] = csv_["seconds"] / imp["write_seconds"]
+            imp["total_vs_loadcsv"] = csv_["seconds"] / imp["seconds"]
 
     def size_sqlite(self, n: int) -> dict[str, Any]:
         """Generate (or reuse) the network and run the embedded store's steps and the web's."""
@@ -219,7 +255,7 @@ class Runner:
         started = time.perf_counter()
         db = self.work / f"bench-{n}.db"
         step = functools.partial(self.step, results, n)
-        step("import_sqlite", "import", store=str(db), data=str(data))
+        step("import_sqlite", "import", store=str(db), data=str(data), repeat=self.args.repeat)
         step("audit_sqlite", "audit", store=str(db), workers=self.args.audit_workers)
         step("check_sqlite", "check", store=str(db), samples=self.args.samples,
              seed=self.args.seed)
@@ -239,18 +275,12 @@ class Runner:
         env = self.neo4j_env()
         uri = env["INVENTORY_STORE"]
         step = functools.partial(self.step, results, n)
-        if self.neo4j.get("import_dir") and n <= self.args.loadcsv_max:
-            step("loadcsv_neo4j", "loadcsv", env=env, store=uri, data=str(data),
-                 import_dir=self.neo4j["import_dir"])
         # one import is one transaction: above --neo4j-whole-max sites it would outgrow
         # the server's transaction memory (100k sites: over 5.6 GiB with an 8 GB heap),
-        # so the export goes in file by file, as the README says to
-        step("import_neo4j", "import", env=env, store=uri, data=str(data),
-             parts=n > self.args.neo4j_whole_max)
-        imp, csv_ = results.get("import_neo4j", {}), results.get("loadcsv_neo4j", {})
-        if imp.get("write_seconds") and csv_.get("seconds"):
-            imp["write_vs_loadcsv"] = csv_["seconds"] / imp["write_seconds"]
-            imp["total_vs_loadcsv"] = csv_["seconds"] / imp["seconds"]
+        # so the export goes in file by file, as the README says to; the last step here
+        # is an import, whose store the steps below read
+        self.neo4j_import_and_loadcsv(results, n, env, uri, data,
+                                      parts=n > self.args.neo4j_whole_max)
         step("audit_neo4j", "audit", env=env, store=uri, workers=self.args.audit_workers)
         step("check_neo4j", "check", env=env, store=uri, samples=self.args.samples,
              seed=self.args.seed)
@@ -282,6 +312,18 @@ class Runner:
         doc["growth"] = growth(doc["sizes"])
         doc["targets"] = verdicts(doc)
         return doc
+
+
+def median_run(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """Of the runs of one step, the one whose ``key`` is the median (the lower of the two
+    middle ones for an even count), with every run's ``key`` in ``runs_<key>``; a failed
+    run's error when any failed."""
+    failed = [run for run in runs if key not in run]
+    if failed or len(runs) == 1:
+        return (failed or runs)[0]
+    chosen = dict(sorted(runs, key=lambda run: run[key])[(len(runs) - 1) // 2])
+    chosen[f"runs_{key}"] = [run[key] for run in runs]
+    return chosen
 
 
 def _children(pid: int) -> list[int]:
@@ -440,6 +482,13 @@ def table(doc: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least 1, not {value}")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     p.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")],
@@ -459,6 +508,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--skip", action="append", default=[],
                    choices=["import", "loadcsv", "audit", "check", "impact", "web"],
                    help="leave a step out (repeatable)")
+    p.add_argument("--repeat", type=_at_least_one, default=3,
+                   help="runs of each import, and of LOAD CSV alternated with the Neo4j "
+                        "import, of which the median counts (default 3)")
     p.add_argument("--no-neo4j", action="store_true", help="SQLite only")
     p.add_argument("--neo4j", metavar="URI", help="use this running server instead of "
                    "starting one ($INVENTORY_NEO4J_USER / _PASSWORD)")

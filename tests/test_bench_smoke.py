@@ -16,7 +16,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
     results = tmp_path / "results"
     done = subprocess.run(
         [sys.executable, "-m", "bench.run", "--sizes", "50", "--no-neo4j", "--samples", "5",
-         "--skip", "web", "--work", str(tmp_path / "work"), "--results", str(results)],
+         "--skip", "web", "--repeat", "2", "--work", str(tmp_path / "work"), "--results", str(results)],
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "import SQLite records/s" in done.stdout
@@ -26,6 +26,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
     doc = json.loads(written.read_text())
     size = doc["sizes"]["50"]
     assert size["import_sqlite"]["records"] > 0
+    assert len(size["import_sqlite"]["runs_seconds"]) == 2  # --repeat 2: the median run
     assert size["import_sqlite"]["peak_rss_mb"] > 0
     assert size["audit_sqlite"]["sites"] == 50
     assert size["check_sqlite"]["samples"] == 5
@@ -81,3 +82,17 @@ def test_import_in_parts_gives_the_same_store(tmp_path: Path, monkeypatch) -> No
     assert result["parts"] == len(PART_ORDER)
     assert result["records"] == step_import(whole, str(data))["records"]
     assert open_store(parts).digest() == open_store(whole).digest()
+
+
+def test_a_repeated_step_counts_its_median_run(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench.run import median_run
+
+    runs = [{"seconds": 3.0, "records": 1}, {"seconds": 1.0, "records": 2},
+            {"seconds": 2.0, "records": 3}]
+    assert median_run(runs, "seconds") == {"seconds": 2.0, "records": 3,
+                                           "runs_seconds": [3.0, 1.0, 2.0]}
+    assert median_run(runs[:2], "seconds")["seconds"] == 1.0  # the lower middle one
+    assert median_run(runs[:1], "seconds") == runs[0]
+    failed = {"error": "import of … failed"}
+    assert median_run([runs[0], failed, runs[1]], "seconds") == failed
