@@ -414,6 +414,7 @@ def verdicts(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 ROWS = [
     ("import SQLite records/s (end to end)", "import_sqlite.records_per_s", "{:,.0f}"),
+    ("import SQLite CSV rows/s (end to end)", "import_sqlite.rows_per_s", "{:,.0f}"),
     ("import SQLite write records/s", "import_sqlite.write_records_per_s", "{:,.0f}"),
     ("import SQLite s (check + write)", "import_sqlite.seconds", "{:,.1f}"),
     ("import Neo4j records/s (end to end)", "import_neo4j.records_per_s", "{:,.0f}"),

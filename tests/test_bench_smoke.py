@@ -20,6 +20,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "import SQLite records/s" in done.stdout
+    assert "import SQLite CSV rows/s" in done.stdout
     assert "trace+check SQLite p95 ms" in done.stdout
     assert "50 sites" in done.stdout
     (written,) = results.glob("*.json")
