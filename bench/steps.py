@@ -44,7 +44,7 @@ def wipe(location: str) -> None:
     if is_neo4j(location):
         store = open_bench_store(location)
         with store.driver.session(database=store.database) as session:
-            session.run("MATCH (n) CALL { WITH n DETACH DELETE n } "
+            session.run("MATCH (n) CALL (n) { DETACH DELETE n } "
                         "IN TRANSACTIONS OF 10000 ROWS").consume()
         store.close()
     else:
@@ -185,7 +185,7 @@ def step_loadcsv(store: str, data: str, import_dir: str, batch: int = 10000) -> 
                        + _conversion([n.props.get(p) for n in group]).format(f"row.`{p}`")
                        for p in props)
         query = (f"LOAD CSV WITH HEADERS FROM 'file:///bench/{file.name}' AS row "
-                 f"CALL {{ WITH row MERGE (n:`{label}` {{id: row.id}}) "
+                 f"CALL (row) {{ MERGE (n:`{label}` {{id: row.id}}) "
                  f"SET n.id = row.id{sets} }} IN TRANSACTIONS OF {batch} ROWS")
         statements.append((query, label, len(group)))
     by_shape: dict[tuple[str, str, str], list] = {}
@@ -204,7 +204,7 @@ def step_loadcsv(store: str, data: str, import_dir: str, batch: int = 10000) -> 
                        + _conversion([r.props.get(p) for r in group]).format(f"row.`{p}`")
                        for p in props)
         query = (f"LOAD CSV WITH HEADERS FROM 'file:///bench/{file.name}' AS row "
-                 f"CALL {{ WITH row MATCH (a:`{s_label}` {{id: row.start}}) "
+                 f"CALL (row) {{ MATCH (a:`{s_label}` {{id: row.start}}) "
                  f"MATCH (b:`{e_label}` {{id: row.end}}) "
                  f"MERGE (a)-[r:`{rel_type}` {{id: row.id}}]->(b) "
                  f"SET r.id = row.id{sets} }} IN TRANSACTIONS OF {batch} ROWS")

@@ -57,7 +57,7 @@ def neo4j_store_session(neo4j_server):
 
 def wipe_neo4j(store: Neo4jStore) -> None:
     with store.driver.session() as session:
-        session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
                     ).consume()
 
 
