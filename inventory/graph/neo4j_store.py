@@ -74,9 +74,11 @@ class _ListParam(list):
         return f"<list of {len(self)}>"
 
 
-def _params(params: dict[str, Any]) -> dict[str, Any]:
-    """``params`` with each list a _ListParam."""
-    return {k: _ListParam(v) if isinstance(v, list) else v for k, v in params.items()}
+def _run(tx: ManagedTransaction, query: str, **params: Any) -> Result:
+    """``tx.run`` with each list parameter a _ListParam: every statement of this store with
+    a list goes through here."""
+    return tx.run(query, **{k: _ListParam(v) if isinstance(v, list) else v
+                            for k, v in params.items()})
 
 
 class _RelWrites(NamedTuple):
@@ -225,7 +227,7 @@ class Neo4jStore(GraphStore):
     def _read(self, query: str, **params: Any) -> list[Any]:
         def work(tx: ManagedTransaction) -> list[Any]:
             # consumed inside the transaction
-            return list(tx.run(query, **_params(params)))
+            return list(_run(tx, query, **params))
 
         return self._execute_read(work)
 
@@ -296,7 +298,7 @@ class Neo4jStore(GraphStore):
             ends: dict[str, dict[str, str]] = {}
             # The creates' results are read after every batch is sent: the driver waits
             # for a statement's result only when it is read, so the client prepares and
-            # packs the next batch while the server runs this one (this and _ListParam:
+            # packs the next batch while the server runs this one (this and _run's lists:
             # the 10k import's write, alternated, 4.83–5.81 s against 5.50–6.57 s).
             creates: list[tuple[str, list[str], Result]] = []
             for i in range(0, len(node_list), BATCH):
@@ -339,10 +341,9 @@ class Neo4jStore(GraphStore):
             if label in empty:
                 existing = {}
             else:
-                existing = {props["id"]: canonical(_strip_id(props)) for props in tx.run(
-                    f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
-                    "RETURN collect(properties(n))",
-                    ids=_ListParam(n.id for n in group)).single()[0]}
+                existing = {props["id"]: canonical(_strip_id(props)) for props in _run(
+                    tx, f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
+                    "RETURN collect(properties(n))", ids=[n.id for n in group]).single()[0]}
             new, changed = [], []
             for node in group:
                 old = existing.get(node.id)
@@ -357,12 +358,12 @@ class Neo4jStore(GraphStore):
             # CREATE what the pre-read found absent: cheaper than MERGE, and the uniqueness
             # constraint still refuses a node another transaction created meanwhile.
             if new:
-                created = tx.run(f"UNWIND $rows AS props CREATE (n:`{label}`) SET n = props "
-                                 "RETURN collect(elementId(n))", rows=_ListParam(new))
+                created = _run(tx, f"UNWIND $rows AS props CREATE (n:`{label}`) SET n = props "
+                               "RETURN collect(elementId(n))", rows=new)
                 creates.append((label, [row["id"] for row in new], created))
             if changed:
-                tx.run(f"UNWIND $rows AS row MATCH (n:`{label}` {{id: row.id}}) "
-                       "SET n = row.props", rows=_ListParam(changed)).consume()
+                _run(tx, f"UNWIND $rows AS row MATCH (n:`{label}` {{id: row.id}}) "
+                     "SET n = row.props", rows=changed).consume()
         return creates
 
     @staticmethod
@@ -380,9 +381,9 @@ class Neo4jStore(GraphStore):
             # a label that was empty has only the nodes this call created
             unknown = [] if label in empty else [i for i in ids if i not in found]
             if unknown:
-                found.update(tx.run(f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
-                                    "RETURN collect([n.id, elementId(n)])",
-                                    ids=_ListParam(unknown)).single()[0])
+                found.update(_run(tx, f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
+                                  "RETURN collect([n.id, elementId(n)])",
+                                  ids=unknown).single()[0])
             for rel in batch:
                 for end in (rel.start, rel.end):
                     if end[0] == label and end[1] not in found:
@@ -392,9 +393,9 @@ class Neo4jStore(GraphStore):
             by_shape.setdefault((rel.type, rel.start[0], rel.end[0]), []).append(rel)
         plan = []
         for (rel_type, s_label, e_label), group in by_shape.items():
-            existing = {} if rel_type in empty else {row[1]["id"]: row for row in tx.run(
-                "UNWIND $ids AS id " + _match_rel(rel_type, "id", "a", "b") +
-                f"RETURN collect({_REL_ROW})", ids=_ListParam(r.id for r in group)).single()[0]}
+            existing = {} if rel_type in empty else {row[1]["id"]: row for row in _run(
+                tx, "UNWIND $ids AS id " + _match_rel(rel_type, "id", "a", "b") +
+                f"RETURN collect({_REL_ROW})", ids=[r.id for r in group]).single()[0]}
             new, changed, moved = [], [], []
             starts, stops = ends[s_label], ends[e_label]
             for rel in group:
@@ -423,11 +424,11 @@ class Neo4jStore(GraphStore):
     def _update_rels(tx: ManagedTransaction, plan: list[_RelWrites]) -> None:
         for rel_type, _, changed, moved in plan:
             if moved:
-                tx.run("UNWIND $ids AS id " + _match_rel(rel_type, "id") + "DELETE r",
-                       ids=_ListParam(moved)).consume()
+                _run(tx, "UNWIND $ids AS id " + _match_rel(rel_type, "id") + "DELETE r",
+                     ids=moved).consume()
             if changed:
-                tx.run("UNWIND $rows AS row " + _match_rel(rel_type, "row.id") +
-                       "SET r = row.props", rows=_ListParam(changed)).consume()
+                _run(tx, "UNWIND $rows AS row " + _match_rel(rel_type, "row.id") +
+                     "SET r = row.props", rows=changed).consume()
 
     @staticmethod
     def _create_rels(tx: ManagedTransaction, plan: list[_RelWrites]) -> list[Result]:
@@ -439,10 +440,10 @@ class Neo4jStore(GraphStore):
                 # constraint refuses a relationship another transaction created meanwhile.
                 # (MERGE here let the planner match each row by scanning the type's id
                 # index when the store held few of the type: 14 s for 2,000 rows.)
-                results.append(tx.run(
-                    "UNWIND $rows AS row MATCH (a) WHERE elementId(a) = row.start "
+                results.append(_run(
+                    tx, "UNWIND $rows AS row MATCH (a) WHERE elementId(a) = row.start "
                     "MATCH (b) WHERE elementId(b) = row.end "
-                    f"CREATE (a)-[r:`{rel_type}`]->(b) SET r = row.props", rows=_ListParam(new)))
+                    f"CREATE (a)-[r:`{rel_type}`]->(b) SET r = row.props", rows=new))
         return results
 
     @staticmethod
@@ -647,9 +648,9 @@ class Neo4jStore(GraphStore):
             key_of: dict[str, Key] = {}
             frontier: list[str] = []
             for label, ids in by_label.items():
-                for rec in tx.run(f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
-                                  "RETURN elementId(n) AS eid, n.id AS id, "
-                                  "properties(n) AS props", ids=_ListParam(ids)):
+                for rec in _run(tx, f"UNWIND $ids AS id MATCH (n:`{label}` {{id: id}}) "
+                                "RETURN elementId(n) AS eid, n.id AS id, "
+                                "properties(n) AS props", ids=ids):
                     node = Node(label, rec["id"], _strip_id(dict(rec["props"])))
                     graph.nodes[node.key] = node
                     key_of[rec["eid"]] = node.key
@@ -658,15 +659,15 @@ class Neo4jStore(GraphStore):
             for _ in range(hops):
                 if not frontier:
                     break
-                records = list(tx.run(
-                    "UNWIND $eids AS eid MATCH (n) WHERE elementId(n) = eid "
+                records = list(_run(
+                    tx, "UNWIND $eids AS eid MATCH (n) WHERE elementId(n) = eid "
                     "MATCH (n)-[r]-(m) WHERE $types IS NULL OR type(r) IN $types "
                     "WITH DISTINCT r, m "
                     "RETURN elementId(r) AS rid, type(r) AS type, r.id AS id, "
                     "properties(r) AS props, elementId(startNode(r)) AS s, "
                     "elementId(endNode(r)) AS e, elementId(m) AS mid, "
                     "labels(m)[0] AS m_label, m.id AS m_id, properties(m) AS m_props",
-                    eids=_ListParam(frontier), types=types))
+                    eids=frontier, types=types))
                 new: list[tuple[str, Node]] = []
                 for rec in records:
                     if rec["mid"] not in key_of:
