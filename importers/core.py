@@ -3,7 +3,8 @@
 :func:`import_paths` is what the CLI (and the web app) call.  It never writes anything when
 any problem is found; clean input is written with a single :meth:`GraphStore.upsert` (one
 transaction: nodes, then relationships), so an import is all or nothing and importing the
-same files again reports everything unchanged.  It only uses the GraphStore contract, so it
+same files again reports everything unchanged (``commit_every`` trades the all or nothing
+for transactions of bounded size).  It only uses the GraphStore contract, so it
 does not know which database is behind it.
 """
 
@@ -66,7 +67,8 @@ class ImportReport:
 
 
 def import_paths(store: GraphStore, paths: Iterable[str | Path], *, dry_run: bool = False,
-                 crs: str | None = None, progress: Progress | None = None) -> ImportReport:
+                 crs: str | None = None, progress: Progress | None = None,
+                 commit_every: int | None = None) -> ImportReport:
     """Import resource-platform exports (folders of CSV, ZIPs, XLSX workbooks) into a store.
 
     Parameters
@@ -81,17 +83,24 @@ def import_paths(store: GraphStore, paths: Iterable[str | Path], *, dry_run: boo
         The coordinate system of rows without a 坐标系 (crs) column value; default WGS84.
     progress : callable, optional
         ``progress(phase, advance, total)`` while checking rows and writing records.
+    commit_every : int, optional
+        Commit the write in parts of at most this many records (nodes first), instead of
+        in one transaction: for a first load too big for one. The check still comes
+        first; a write that stops part-way raises
+        :class:`~inventory.errors.PartlyWritten`, and importing the same files again
+        finishes it.
 
     Returns
     -------
     ImportReport
         With ``errors`` (nothing written) or the write summary.
     """
-    return _import_paths(store, paths, dry_run, crs, progress)
+    return _import_paths(store, paths, dry_run, crs, progress, commit_every)
 
 
 def _import_paths(store: GraphStore, paths: Iterable[str | Path], dry_run: bool,
-                  crs: str | None, progress: Progress | None) -> ImportReport:
+                  crs: str | None, progress: Progress | None,
+                  commit_every: int | None) -> ImportReport:
     started = time.perf_counter()
     report = ImportReport(dry_run=dry_run)
     try:
@@ -117,6 +126,7 @@ def _import_paths(store: GraphStore, paths: Iterable[str | Path], dry_run: bool,
         report.summary = store.upsert(
             nodes, rels,
             progress=(lambda n: progress("write", n, records)) if progress else None,
+            commit_every=commit_every,
             **({} if version is None else {"expect_version": version}))
         report.written = True
     report.seconds = time.perf_counter() - started

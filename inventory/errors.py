@@ -48,3 +48,18 @@ class ImportRowError(InventoryError):
         return {"file": self.file, "row": self.row, "column": self.field,
                 "value": None if self.value is None else str(self.value),
                 "message": self.message}
+
+
+class PartlyWritten(InventoryError):
+    """A write committed in parts (``upsert(commit_every=…)``) stopped after some of them.
+
+    What was committed stays. Writing the same records again finishes the job: the records
+    already written are then reported unchanged.
+    """
+
+    def __init__(self, written: int, total: int, parts: int, cause: Exception):
+        super().__init__(
+            f"{cause} — the write stopped after {written:,} of {total:,} records, committed "
+            f"in {parts} part(s); they stay written: run the same import again to finish it "
+            "(what is already written is reported unchanged)")
+        self.written, self.total, self.parts, self.cause = written, total, parts, cause

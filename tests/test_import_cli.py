@@ -30,6 +30,20 @@ def test_clean_import_prints_a_summary_and_reimport_is_unchanged(store_env):
     assert site["unchanged"] == 5
 
 
+def test_commit_every_writes_in_parts_what_one_transaction_writes(store_env, tmp_path):
+    """--commit-every N: the same counts as an import in one transaction (into a fresh
+    SQLite store), and importing again changes nothing; N below 1 is refused."""
+    parts = _run([CLEAN, "--commit-every", "7", "--format", "json"], store_env)
+    assert parts.exit_code == 0, parts.output
+    one = _run([CLEAN, "--format", "json"], {"INVENTORY_STORE": str(tmp_path / "one.db")})
+    assert json.loads(parts.stdout)["summary"] == json.loads(one.stdout)["summary"]
+    again = _run([CLEAN, "--commit-every", "7", "--format", "json"], store_env)
+    assert all(row["created"] == 0 and row["updated"] == 0
+               for row in json.loads(again.stdout)["summary"])
+    refused = _run([CLEAN, "--commit-every", "0"], store_env)
+    assert refused.exit_code == 2 and "--commit-every" in refused.output
+
+
 def test_broken_import_exits_1_and_names_file_row_column_value(store_env):
     assert _run([CLEAN, "-q"], store_env).exit_code == 0
     result = _run([str(DATA / "broken" / "many_problems_one_file")], store_env)

@@ -18,9 +18,10 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import subprocess
 
 import pytest
-from test_reliability_support import CLEAN, Cli, generated_export, neo4j_script
+from test_reliability_support import CLEAN, ROOT, Cli, generated_export, neo4j_script
 
 from importers import import_paths
 from inventory.graph.neo4j_store import Neo4jStore
@@ -141,3 +142,18 @@ def test_neo4j_stopped_mid_import_fails_cleanly_and_rerun_succeeds(tmp_path_fact
             store.close()
     finally:
         reference.close()
+
+
+@pytest.mark.neo4j
+def test_neo4j_script_passes_extra_jvm_flags_and_reports_a_bad_one(tmp_path):
+    """NEO4J_JVM_OPTS reaches the server's JVM: a flag it does not know stops the start
+    with the JVM's own message and a non-zero exit, and nothing is left running."""
+    env = {**os.environ, "NEO4J_STATE_DIR": str(tmp_path),
+           "NEO4J_JVM_OPTS": "-Xss2m -XX:+NoSuchInventoryFlag"}
+    script = str(ROOT / "scripts" / "neo4j")
+    result = subprocess.run([script, "start"], capture_output=True, text=True, timeout=300,
+                            env=env)
+    assert result.returncode != 0
+    assert "Unrecognized VM option 'NoSuchInventoryFlag'" in result.stdout + result.stderr
+    status = subprocess.run([script, "status"], capture_output=True, text=True, env=env)
+    assert (status.returncode, status.stdout.strip()) == (3, "stopped")

@@ -167,3 +167,4 @@ def test_neo4j_transaction_memory_error_says_what_to_do():
     message = str(raised.value)
     assert "\n" not in message and "dbms.memory.transaction.total.max" in message
     assert "give the server more heap" in message and "import the export in parts" in message
+    assert "--commit-every N" in message

@@ -316,6 +316,64 @@ def test_upsert_with_removals_is_one_transaction(store):
     assert store.digest() == before  # the failed write removed nothing either
 
 
+def test_commit_every_writes_what_one_transaction_writes(store, tmp_path):
+    """Parts of at most N records, each committed: the same records, the same counts, as
+    one transaction; relationships find ends written by earlier parts (into labels the
+    store held none of, and into ones it held), and writing them again changes nothing."""
+    from inventory.graph.sqlite_store import SqliteStore
+
+    nodes, rels = tiny_network()
+    points = [n("Point", id=f"MH-{i}", name=f"人井{i}", kind="人井") for i in range(7)]
+    chain = [r("SEGMENT", f"SEC-M{i}", ("Point", f"MH-{i}"), ("Point", f"MH-{i + 1}"),
+               cable_id="CB-1") for i in range(6)]
+    store.upsert(nodes[:2])  # Customer and Site held already, the rest new
+    summary = store.upsert(nodes + points, rels + chain, commit_every=3)
+    assert summary.created["Point"] == 8 and summary.unchanged["Customer"] == 1
+    assert summary.created["SEGMENT"] == 8 and summary.created["LOCATED_AT"] == 2
+
+    with SqliteStore(tmp_path / "one.db") as one:  # the same records in one transaction
+        one.init()
+        one.upsert(nodes[:2])
+        assert one.upsert(nodes + points, rels + chain).as_rows() == summary.as_rows()
+        assert store.digest() == one.digest()
+    again = store.upsert(nodes + points, rels + chain, commit_every=4)
+    assert not any(again.created.values()) and not any(again.updated.values())
+
+
+def test_commit_every_stopping_part_way_keeps_the_committed_parts(store):
+    """A part that fails after others were committed: PartlyWritten says how far the
+    write got, the committed parts stay, and writing the same records again finishes it.
+    A first part that fails has written nothing and raises its own error."""
+    from inventory.errors import PartlyWritten
+
+    nodes, rels = tiny_network()
+    bad = r("SEGMENT", "SEC-X", ("Point", "P1"), ("Point", "NOT-THERE"), cable_id="CB-1")
+    with pytest.raises(PartlyWritten, match=r"NOT-THERE.*stopped after 9 of 15 records, "
+                                            r"committed in 3 part\(s\)") as failed:
+        store.upsert(nodes, [bad, *rels], commit_every=3, remove=[("Point", "P1")])
+    assert isinstance(failed.value.cause, NotFound)
+    assert sum(store.count_nodes().values()) == 9  # every node part, and no removal
+    assert not any(store.count_rels().values())
+    finished = store.upsert(nodes, rels, commit_every=3)
+    assert sum(finished.unchanged.values()) == 9 and sum(finished.created.values()) == 5
+
+    before = store.digest()
+    with pytest.raises(NotFound, match="NOT-THERE"):
+        store.upsert([], [bad, *rels], commit_every=3)
+    assert store.digest() == before
+
+
+def test_commit_every_removes_with_the_last_part(store):
+    store.upsert(*tiny_network())
+    summary = store.upsert([n("Duct", id=f"D-{i}", name="新建管道", kind="配线")
+                            for i in range(3, 8)],
+                           remove=[("Room", "R1")], commit_every=2)
+    assert summary.created["Duct"] == 5 and summary.deleted == 3  # the room, 2 relationships
+    assert store.get_node("Room", "R1") is None
+    with pytest.raises(ValueError, match="at least 1"):
+        store.upsert(*tiny_network(), commit_every=0)
+
+
 def test_get_nodes_many_answers_as_get_nodes_per_label(store):
     """One call for several labels (one round trip on Neo4j), each label as ``get_nodes``."""
     store.upsert(*tiny_network())

@@ -20,16 +20,22 @@ SHOWN_ERRORS = 200
 @click.option("--crs", metavar="NAME", default=None,
               help="Coordinate system of rows without a 坐标系 value: WGS84 (default), "
                    "CGCS2000, GCJ02 (火星坐标), BD09 (百度) or an EPSG code.")
+@click.option("--commit-every", metavar="N", type=click.IntRange(min=1), default=None,
+              help="Commit the write every N records instead of in one transaction (a "
+                   "first load too big for one): a write that stops part-way keeps what "
+                   "was committed; importing the same files again finishes it.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @format_option
 @store_option
-def import_command(paths: tuple[str, ...], dry_run: bool, crs: str | None, quiet: bool,
-                   store: GraphStore, fmt: str) -> None:
+def import_command(paths: tuple[str, ...], dry_run: bool, crs: str | None,
+                   commit_every: int | None, quiet: bool, store: GraphStore,
+                   fmt: str) -> None:
     """Import exports: folders of CSV files, ZIPs of them, or XLSX workbooks.
 
     Everything is checked before anything is written. Any problem: nothing is written,
     every problem is listed with file, row, column and value, and the exit code is 1.
-    Clean input is written in one transaction; importing it again changes nothing.
+    Clean input is written in one transaction (or, with --commit-every, in parts);
+    importing it again changes nothing.
     """
     from importers import import_paths
     from inventory.gcpause import gc_paused
@@ -49,6 +55,7 @@ def import_command(paths: tuple[str, ...], dry_run: bool, crs: str | None, quiet
     try:
         with gc_paused():
             report = import_paths(store, paths, dry_run=dry_run, crs=crs,
+                                  commit_every=commit_every,
                                   progress=progress if show_progress else None)
     finally:
         for bar in bars.values():

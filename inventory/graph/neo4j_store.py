@@ -32,6 +32,7 @@ from inventory.graph.store import (
     check_prop,
     check_rel,
     check_rel_type,
+    write_in_parts,
 )
 from inventory.model import LABELS, REL_TYPES
 
@@ -79,6 +80,17 @@ def _run(tx: ManagedTransaction, query: str, **params: Any) -> Result:
     a list goes through here."""
     return tx.run(query, **{k: _ListParam(v) if isinstance(v, list) else v
                             for k, v in params.items()})
+
+
+class _SharedWrite:
+    """What the parts of one upsert share (``commit_every``; a single part otherwise)."""
+
+    def __init__(self, nodes: list[Node], rels: list[Rel]):
+        self.nodes, self.rels = nodes, rels  # all of the upsert's records
+        # the labels and types the store held none of before the upsert, once the first
+        # part is committed: its later parts only find what the earlier ones wrote
+        self.empty: set[str] | None = None
+        self.ends: dict[str, dict[str, str]] = {}  # label -> id -> elementId
 
 
 class _RelWrites(NamedTuple):
@@ -168,7 +180,7 @@ def _translate_errors(method: Callable) -> Callable:
             if "memory.transaction" in str(exc.message or exc):  # one big import, one tx
                 hint = (" (an import is one transaction: give the server more heap, "
                         "server.memory.heap.max_size, or raise db.memory.transaction.total.max"
-                        ", or import the export in parts)")
+                        ", or import the export in parts, or with --commit-every N)")
             raise InventoryError(f"Neo4j at {self.uri}: {_one_line(exc.message or exc)}{hint}"
                                  ) from None
         except neo4j_errors.DriverError as exc:
@@ -277,7 +289,8 @@ class Neo4jStore(GraphStore):
     @_translate_errors
     def upsert(self, nodes: Iterable[Node] = (), rels: Iterable[Rel] = (),
                progress: Callable[[int], None] | None = None, remove: Iterable[Key] = (),
-               remove_rels: Iterable[tuple[str, str]] = ()) -> WriteSummary:
+               remove_rels: Iterable[tuple[str, str]] = (),
+               commit_every: int | None = None) -> WriteSummary:
         removals = self._removals(remove, remove_rels)
         node_list = list({n.key: n for n in nodes}.values())
         rel_list = list({(r.type, r.id): r for r in rels}.values())
@@ -285,17 +298,34 @@ class Neo4jStore(GraphStore):
             check_label(node.label)
         for rel in rel_list:
             check_rel(rel)
+        shared = _SharedWrite(node_list, rel_list)
+        if commit_every is None:
+            return self._write_part(node_list, rel_list, removals, progress, shared)
+        return write_in_parts(
+            node_list, rel_list, commit_every,
+            lambda part_nodes, part_rels, last: self._write_part(
+                part_nodes, part_rels, removals if last else ([], []), progress, shared))
 
-        def work(tx: ManagedTransaction) -> WriteSummary:
+    @_translate_errors
+    def _write_part(self, node_list: list[Node], rel_list: list[Rel],
+                    removals: tuple[list[Key], list[tuple[str, str]]],
+                    progress: Callable[[int], None] | None,
+                    shared: _SharedWrite) -> WriteSummary:
+        """Write these records (and removals) in one transaction."""
+
+        def work(tx: ManagedTransaction) -> tuple[WriteSummary, set[str]]:
             summary = WriteSummary()  # fresh on every retry of the transaction
-            # Labels and types the store holds none of yet (a first import): their records
-            # are all new, so nothing of them is read before they are created.
-            empty = _empty_kinds(tx, node_list, rel_list)
-            # label -> id -> elementId of the nodes this call created or read as an end:
+            # Labels and types the store held none of before this upsert (a first import):
+            # their records are all new, so nothing of them is read before they are created.
+            empty = shared.empty
+            if empty is None:
+                empty = _empty_kinds(tx, shared.nodes, shared.rels)
+            # label -> id -> elementId of the nodes this upsert created or read as an end:
             # a relationship is created between its ends found by elementId, not by a seek
             # in the label's id index through the transaction's own new nodes (the
-            # relationships of the 10k export: 1.4–1.5 s against 2.0–3.0 s)
-            ends: dict[str, dict[str, str]] = {}
+            # relationships of the 10k export: 1.4–1.5 s against 2.0–3.0 s). A retry
+            # creates its part's nodes again, and so replaces their elementIds.
+            ends = shared.ends
             # The creates' results are read after every batch is sent: the driver waits
             # for a statement's result only when it is read, so the client prepares and
             # packs the next batch while the server runs this one (this and _run's lists:
@@ -324,10 +354,11 @@ class Neo4jStore(GraphStore):
             for result in results:  # the first error of a batch is raised here
                 result.consume()
             summary.deleted = self._delete(tx, *removals)
-            return summary
+            return summary, empty
 
         with self._session() as session:
-            return session.execute_write(work)
+            summary, shared.empty = session.execute_write(work)
+        return summary
 
     @staticmethod
     def _upsert_nodes(tx: ManagedTransaction, batch: list[Node], summary: WriteSummary,

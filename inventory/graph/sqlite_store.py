@@ -35,6 +35,7 @@ from inventory.graph.store import (
     check_prop,
     check_rel,
     check_rel_type,
+    write_in_parts,
 )
 from inventory.model import LABELS, REL_TYPES
 
@@ -304,9 +305,18 @@ class SqliteStore(GraphStore):
     def upsert(self, nodes: Iterable[Node] = (), rels: Iterable[Rel] = (),
                progress: Callable[[int], None] | None = None,
                expect_version: int | None = None, remove: Iterable[Key] = (),
-               remove_rels: Iterable[tuple[str, str]] = ()) -> WriteSummary:
-        summary = WriteSummary()
+               remove_rels: Iterable[tuple[str, str]] = (),
+               commit_every: int | None = None) -> WriteSummary:
         remove, remove_rels = list(remove), list(remove_rels)
+        if commit_every is not None:
+            # each part is an upsert of its own; expect_version still holds for every part
+            # (this connection's own commits do not change data_version)
+            return write_in_parts(
+                list(nodes), list(rels), commit_every,
+                lambda part_nodes, part_rels, last: self.upsert(
+                    part_nodes, part_rels, progress, expect_version,
+                    remove if last else (), remove_rels if last else ()))
+        summary = WriteSummary()
         node_list = _last_of_each(list(nodes), _LABEL)
         rel_list = _last_of_each(list(rels), _TYPE)
         # Each kind of record once (what is checked is only its kind), in order of first

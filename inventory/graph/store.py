@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from inventory.errors import InventoryError, ValidationError
+from inventory.errors import InventoryError, PartlyWritten, ValidationError
 from inventory.model import LABELS, NODE_FIELDS, REL_FIELDS, REL_TYPES, check_endpoints
 
 Key = tuple[str, str]  # (label, id)
@@ -71,10 +71,49 @@ class WriteSummary:
     #: records removed by the same call (``upsert(remove=…, remove_rels=…)``)
     deleted: int = 0
 
+    def add(self, other: WriteSummary) -> None:
+        """Count ``other`` in too (the parts of one write)."""
+        self.created.update(other.created)
+        self.updated.update(other.updated)
+        self.unchanged.update(other.unchanged)
+        self.deleted += other.deleted
+
     def as_rows(self) -> list[dict[str, Any]]:
         kinds = sorted(set(self.created) | set(self.updated) | set(self.unchanged))
         return [{"entity": k, "created": self.created[k], "updated": self.updated[k],
                  "unchanged": self.unchanged[k]} for k in kinds]
+
+
+#: write_part(nodes, rels, last): one transaction; ``last`` is True for the final part
+WritePart = Callable[[list[Node], list[Rel], bool], WriteSummary]
+
+
+def write_in_parts(nodes: list[Node], rels: list[Rel], every: int,
+                   write_part: WritePart) -> WriteSummary:
+    """Write ``nodes`` then ``rels`` with ``write_part``, at most ``every`` records at a time,
+    each part in its own transaction; the parts' summaries added up.
+
+    Nodes come first, so every relationship is written after both its ends are committed.
+    A part that fails after others were committed raises
+    :class:`~inventory.errors.PartlyWritten` (with the part's error as its cause); a failing
+    first part has written nothing, and its error is raised as it is.
+    """
+    if every < 1:
+        raise ValueError(f"commit_every must be at least 1, not {every}")
+    parts = [(nodes[i:i + every], []) for i in range(0, len(nodes), every)]
+    parts += [([], rels[i:i + every]) for i in range(0, len(rels), every)]
+    parts = parts or [([], [])]  # removals alone still need their transaction
+    total, written = WriteSummary(), 0
+    for number, (part_nodes, part_rels) in enumerate(parts, 1):
+        try:
+            summary = write_part(part_nodes, part_rels, number == len(parts))
+        except InventoryError as exc:
+            if not written:
+                raise
+            raise PartlyWritten(written, len(nodes) + len(rels), number - 1, exc) from exc
+        total.add(summary)
+        written += len(part_nodes) + len(part_rels)
+    return total
 
 
 def check_label(label: str) -> str:
@@ -212,7 +251,8 @@ class GraphStore(ABC):
     @abstractmethod
     def upsert(self, nodes: Iterable[Node] = (), rels: Iterable[Rel] = (),
                progress: Callable[[int], None] | None = None, remove: Iterable[Key] = (),
-               remove_rels: Iterable[tuple[str, str]] = ()) -> WriteSummary:
+               remove_rels: Iterable[tuple[str, str]] = (),
+               commit_every: int | None = None) -> WriteSummary:
         """Write nodes then relationships in one transaction: all of it or nothing.
 
         A relationship whose end is neither in this call nor in the store raises
@@ -226,6 +266,14 @@ class GraphStore(ABC):
         connection has committed a write since that token was taken, nothing is written and
         :class:`~inventory.errors.InventoryError` says so (an import checked against a store
         that changed meanwhile must be checked again, not written).
+
+        ``commit_every=N`` gives up all-or-nothing for a big first load: the nodes, then the
+        relationships, are committed in parts of at most N records (see
+        :func:`write_in_parts`), so that no transaction outgrows the server's memory. When a
+        part fails after others were committed,
+        :class:`~inventory.errors.PartlyWritten` says how far the write got; what was
+        committed stays, and writing the same records again finishes the job. The removals
+        go with the last part.
         """
 
     def version(self) -> Any:
