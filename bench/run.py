@@ -39,7 +39,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.steps import RESULT_PREFIX
+from bench.steps import LOADCSV_BATCH, RESULT_PREFIX
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -50,6 +50,8 @@ HUGE = 1_000_000
 TARGETS = [
     ("import_sqlite.records_per_s", "import SQLite", "records/s", ">=", 100_000),
     ("import_neo4j.write_vs_loadcsv", "import Neo4j (write) / LOAD CSV", "×", ">=", 1.0),
+    ("import_neo4j_commit_every.write_vs_loadcsv",
+     f"import Neo4j --commit-every {LOADCSV_BATCH:,} (write) / LOAD CSV", "×", ">=", 1.0),
     ("audit_sqlite.sites_per_s", "audit SQLite", "sites/s", ">=", 2_000),
     ("audit_neo4j.sites_per_s", "audit Neo4j", "sites/s", ">=", 500),
     ("check_sqlite.p95_ms", "trace+check p95 SQLite", "ms", "<=", 50),
@@ -218,31 +220,38 @@ class Runner:
 
     def neo4j_import_and_loadcsv(self, results: dict[str, Any], n: int, env: dict[str, str],
                                  uri: str, data: Path, parts: bool) -> None:
-        """Our import and LOAD CSV of the same records, alternated ``--repeat`` times on the
-        one server (whose speed drifts by a quarter from run to run): each one's median run,
-        and the ratio of the medians of LOAD CSV's time and of our write's."""
+        """Our import (in one transaction, or file by file with ``parts``), our import with
+        ``--commit-every`` LOADCSV_BATCH, and LOAD CSV of the same records committing as
+        often, alternated ``--repeat`` times on the one server (whose speed drifts by a
+        quarter from run to run): each one's median run, and the ratio of the medians of
+        LOAD CSV's time and of each import's write."""
         loadcsv = self.neo4j.get("import_dir") and n <= self.args.loadcsv_max and \
             not self.skipped("loadcsv_neo4j")
         repeat = self.args.repeat if loadcsv else 1
-        csv_runs, import_runs = [], []
+        runs: dict[str, list[dict[str, Any]]] = {}
+        imports = {"import_neo4j": {"parts": parts},
+                   "import_neo4j_commit_every": {"commit_every": LOADCSV_BATCH}}
         for i in range(repeat):
             of = f" ({i + 1}/{repeat})" if repeat > 1 else ""
             if loadcsv:
                 self.log(f"{n:,} sites: loadcsv_neo4j{of}")
-                csv_runs.append(self.run_step("loadcsv", env=env, store=uri, data=str(data),
-                                              import_dir=self.neo4j["import_dir"]))
-            if not self.skipped("import_neo4j"):
-                self.log(f"{n:,} sites: import_neo4j{of}")
-                import_runs.append(self.run_step("import", env=env, store=uri, data=str(data),
-                                                 parts=parts))
-        if csv_runs:
-            results["loadcsv_neo4j"] = median_run(csv_runs, "seconds")
-        if import_runs:
-            results["import_neo4j"] = median_run(import_runs, "write_seconds")
-        imp, csv_ = results.get("import_neo4j", {}), results.get("loadcsv_neo4j", {})
-        if imp.get("write_seconds") and csv_.get("seconds"):
-            imp["write_vs_loadcsv"] = csv_["seconds"] / imp["write_seconds"]
-            imp["total_vs_loadcsv"] = csv_["seconds"] / imp["seconds"]
+                runs.setdefault("loadcsv_neo4j", []).append(self.run_step(
+                    "loadcsv", env=env, store=uri, data=str(data),
+                    import_dir=self.neo4j["import_dir"]))
+            for name, how in imports.items():
+                if not self.skipped(name):
+                    self.log(f"{n:,} sites: {name}{of}")
+                    runs.setdefault(name, []).append(self.run_step(
+                        "import", env=env, store=uri, data=str(data), **how))
+        for name, done in runs.items():
+            results[name] = median_run(done, "seconds" if name == "loadcsv_neo4j"
+                                       else "write_seconds")
+        csv_ = results.get("loadcsv_neo4j", {})
+        for name in imports:
+            imp = results.get(name, {})
+            if imp.get("write_seconds") and csv_.get("seconds"):
+                imp["write_vs_loadcsv"] = csv_["seconds"] / imp["write_seconds"]
+                imp["total_vs_loadcsv"] = csv_["seconds"] / imp["seconds"]
 
     def size_sqlite(self, n: int) -> dict[str, Any]:
         """Generate (or reuse) the network and run the embedded store's steps and the web's."""
@@ -421,6 +430,10 @@ ROWS = [
     ("import Neo4j write records/s", "import_neo4j.write_records_per_s", "{:,.0f}"),
     ("LOAD CSV Neo4j records/s", "loadcsv_neo4j.records_per_s", "{:,.0f}"),
     ("LOAD CSV s / Neo4j write s", "import_neo4j.write_vs_loadcsv", "{:.2f}"),
+    (f"import Neo4j --commit-every {LOADCSV_BATCH:,} write records/s",
+     "import_neo4j_commit_every.write_records_per_s", "{:,.0f}"),
+    (f"LOAD CSV s / Neo4j --commit-every {LOADCSV_BATCH:,} write s",
+     "import_neo4j_commit_every.write_vs_loadcsv", "{:.2f}"),
     ("audit SQLite sites/s", "audit_sqlite.sites_per_s", "{:,.0f}"),
     ("audit Neo4j sites/s", "audit_neo4j.sites_per_s", "{:,.0f}"),
     ("trace+check SQLite p50 ms", "check_sqlite.p50_ms", "{:,.0f}"),
@@ -507,7 +520,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="`inventory audit --workers` for the audit step (default: as "
                         "`inventory audit` chooses, one per CPU on SQLite, 1 on Neo4j)")
     p.add_argument("--skip", action="append", default=[],
-                   choices=["import", "loadcsv", "audit", "check", "impact", "web"],
+                   choices=["import", "loadcsv", "audit", "check", "impact", "web",
+                            "import_neo4j", "import_neo4j_commit_every"],
                    help="leave a step out (repeatable)")
     p.add_argument("--repeat", type=_at_least_one, default=3,
                    help="runs of each import, and of LOAD CSV alternated with the Neo4j "

@@ -67,11 +67,13 @@ PART_ORDER = ("customers", "maintenance_points", "rooms", "sites", "points", "eq
               "cables", "ducts", "cable_sections", "circuits", "patches")
 
 
-def step_import(store: str, data: str, parts: bool = False) -> dict[str, Any]:
+def step_import(store: str, data: str, parts: bool = False,
+                commit_every: int | None = None) -> dict[str, Any]:
     """Import the generated export into an empty store; the write (upsert) is timed apart.
 
     ``parts``: one import (one transaction) per file, in :data:`PART_ORDER`, as the README
-    says to import an export too big for the Neo4j server's transaction memory."""
+    says to import an export too big for the Neo4j server's transaction memory.
+    ``commit_every``: as ``inventory import --commit-every``."""
     from importers.core import import_paths
     from inventory.gcpause import gc_paused
 
@@ -96,7 +98,7 @@ def step_import(store: str, data: str, parts: bool = False) -> dict[str, Any]:
     with gc_paused():  # as `inventory import` runs it
         for paths in batches:
             mark = time.perf_counter()
-            report = import_paths(target, paths)
+            report = import_paths(target, paths, commit_every=commit_every)
             if not report.ok:
                 raise SystemExit(f"import of {paths} failed: {report.errors[:3]}")
             rows_read += report.rows_read
@@ -108,6 +110,7 @@ def step_import(store: str, data: str, parts: bool = False) -> dict[str, Any]:
     target.close()
     records = write["records"]
     return {"rows_read": rows_read, "records": records, "parts": len(batches),
+            "commit_every": commit_every,
             **({"per_part_seconds": per_part} if parts else {}),
             "seconds": seconds,
             "cpu_seconds": cpu, "write_seconds": write["seconds"],
@@ -162,7 +165,13 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
         writer.writerows(rows)
 
 
-def step_loadcsv(store: str, data: str, import_dir: str, batch: int = 10000) -> dict[str, Any]:
+#: rows per transaction of the LOAD CSV anchor (``CALL {…} IN TRANSACTIONS OF``), and the
+#: ``--commit-every`` of the import measured beside it
+LOADCSV_BATCH = 10_000
+
+
+def step_loadcsv(store: str, data: str, import_dir: str,
+                 batch: int = LOADCSV_BATCH) -> dict[str, Any]:
     """Neo4j's native loader on the same records: one CSV per label and per relationship
     shape in the server's import directory, ``LOAD CSV … MERGE`` (an upsert, like ours) in
     ``CALL {…} IN TRANSACTIONS``; the uniqueness constraints of ``inventory init`` exist."""

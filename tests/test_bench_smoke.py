@@ -83,6 +83,9 @@ def test_import_in_parts_gives_the_same_store(tmp_path: Path, monkeypatch) -> No
     assert result["parts"] == len(PART_ORDER)
     assert result["records"] == step_import(whole, str(data))["records"]
     assert open_store(parts).digest() == open_store(whole).digest()
+    committing = str(tmp_path / "committing.db")  # the import beside LOAD CSV, in parts too
+    assert step_import(committing, str(data), commit_every=500)["commit_every"] == 500
+    assert open_store(committing).digest() == open_store(whole).digest()
 
 
 def test_a_repeated_step_counts_its_median_run(monkeypatch):

@@ -308,14 +308,20 @@ class SqliteStore(GraphStore):
                remove_rels: Iterable[tuple[str, str]] = (),
                commit_every: int | None = None) -> WriteSummary:
         remove, remove_rels = list(remove), list(remove_rels)
-        if commit_every is not None:
-            # each part is an upsert of its own; expect_version still holds for every part
-            # (this connection's own commits do not change data_version)
-            return write_in_parts(
-                list(nodes), list(rels), commit_every,
-                lambda part_nodes, part_rels, last: self.upsert(
-                    part_nodes, part_rels, progress, expect_version,
-                    remove if last else (), remove_rels if last else ()))
+        if commit_every is None:
+            return self._upsert(nodes, rels, progress, expect_version, remove, remove_rels)
+        # each part a transaction of its own; expect_version holds for every part (this
+        # connection's own commits do not change data_version)
+        return write_in_parts(
+            list(nodes), list(rels), commit_every,
+            lambda part_nodes, part_rels, last: self._upsert(
+                part_nodes, part_rels, progress, expect_version,
+                remove if last else [], remove_rels if last else []))
+
+    def _upsert(self, nodes: Iterable[Node], rels: Iterable[Rel],
+                progress: Callable[[int], None] | None, expect_version: int | None,
+                remove: list[Key], remove_rels: list[tuple[str, str]]) -> WriteSummary:
+        """One transaction of :meth:`upsert`."""
         summary = WriteSummary()
         node_list = _last_of_each(list(nodes), _LABEL)
         rel_list = _last_of_each(list(rels), _TYPE)
