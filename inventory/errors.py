@@ -54,12 +54,18 @@ class PartlyWritten(InventoryError):
     """A write committed in parts (``upsert(commit_every=…)``) stopped after some of them.
 
     What was committed stays. Writing the same records again finishes the job: the records
-    already written are then reported unchanged.
+    already written are then reported unchanged. ``perhaps`` counts the records of the part
+    being written when the store became unreachable: its commit may have happened (the
+    reply was lost) or not.
     """
 
-    def __init__(self, written: int, total: int, parts: int, cause: Exception):
+    def __init__(self, written: int, total: int, parts: int, cause: Exception,
+                 perhaps: int = 0):
+        maybe = (f" (and perhaps the next {perhaps:,}: the store became unreachable while "
+                 "they were being written)") if perhaps else ""
         super().__init__(
             f"{cause} — the write stopped after {written:,} of {total:,} records, committed "
-            f"in {parts} part(s); they stay written: run the same import again to finish it "
-            "(what is already written is reported unchanged)")
+            f"in {parts} part(s){maybe}; they stay written: run the same import again to "
+            "finish it (what is already written is reported unchanged)")
         self.written, self.total, self.parts, self.cause = written, total, parts, cause
+        self.perhaps = perhaps

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -135,6 +136,69 @@ def test_neo4j_stopped_mid_import_fails_cleanly_and_rerun_succeeds(tmp_path_fact
         reference.init()
         assert import_paths(reference, [CLEAN]).ok
         assert import_paths(reference, [export]).ok
+        store = _neo4j(env)
+        try:
+            assert store.digest() == reference.digest()
+        finally:
+            store.close()
+    finally:
+        reference.close()
+
+
+@pytest.mark.neo4j
+def test_neo4j_stopped_mid_import_in_parts_keeps_the_parts_and_rerun_finishes(
+        tmp_path, private_neo4j, big_export):
+    """``import --commit-every``: the server stopped part-way through the write. One error
+    line says how many records the committed parts hold, and that the part being written
+    when the server went may be written too (its commit's reply can be lost); after a
+    restart the store holds those, and the same import run again gives the store an import
+    in one go gives."""
+    state, _ = private_neo4j
+    env = neo4j_script(state, "start")  # running already; an earlier test may have moved it
+    store = _neo4j(env)
+    try:
+        store.init()
+        with store.driver.session() as session:
+            session.run("MATCH (n) DETACH DELETE n").consume()
+    finally:
+        store.close()
+
+    args = ["import", "--commit-every", "200", str(big_export)]
+    cli = Cli(args, env, tmp_path / "out.txt")
+    try:
+        assert cli.wait_until(lambda: cli.progress("writing") >= 30), cli.text()[-500:]
+        neo4j_script(state, "stop")
+        code = cli.finish(timeout=180)
+    finally:
+        if cli.proc.poll() is None:
+            cli.proc.kill()
+        cli.close()
+    errors = cli.error_lines()
+    assert code == 1, cli.text()[-500:]
+    assert "Traceback" not in cli.text()
+    assert len(errors) == 1 and errors[0].startswith("error: Neo4j at "), errors
+    stopped = re.search(r"the write stopped after ([\d,]+) of ([\d,]+) records", errors[0])
+    assert stopped and "run the same import again to finish it" in errors[0], errors
+    written = int(stopped[1].replace(",", ""))
+    assert 0 < written < int(stopped[2].replace(",", ""))
+    # the part being committed when the server went may be written: the message says so
+    perhaps = re.search(r"and perhaps the next ([\d,]+)", errors[0])
+    assert perhaps and int(perhaps[1].replace(",", "")) == 200, errors
+
+    env = neo4j_script(state, "start")
+    store = _neo4j(env)
+    try:
+        held = sum(store.count_nodes().values()) + sum(store.count_rels().values())
+        assert held in (written, written + 200), errors
+    finally:
+        store.close()
+    rerun = Cli(["import", "-q", *args[1:]], env, tmp_path / "rerun.txt")
+    assert rerun.finish(timeout=300) == 0, rerun.text()
+
+    reference = SqliteStore(tmp_path / "reference.db")
+    try:
+        reference.init()
+        assert import_paths(reference, [big_export]).ok
         store = _neo4j(env)
         try:
             assert store.digest() == reference.digest()

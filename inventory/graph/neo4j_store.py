@@ -12,6 +12,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 from neo4j import GraphDatabase, ManagedTransaction, Result
@@ -75,11 +76,22 @@ class _ListParam(list):
         return f"<list of {len(self)}>"
 
 
+# The lists the statements of a write sent (set by Neo4jStore._write_part). A driver Result
+# keeps its parameters, and sits in reference cycles that only the cyclic collector frees,
+# which an import pauses: every part of a write in parts kept its rows to the end of the
+# import (100k sites, --commit-every 10000: peak RSS 2,213 MB against 1,685 MB with a
+# collection after each part). Emptied once the part's transaction is over, they go at once.
+_SENT: ContextVar[list[_ListParam] | None] = ContextVar("_SENT", default=None)
+
+
 def _run(tx: ManagedTransaction, query: str, **params: Any) -> Result:
     """``tx.run`` with each list parameter a _ListParam: every statement of this store with
     a list goes through here."""
-    return tx.run(query, **{k: _ListParam(v) if isinstance(v, list) else v
-                            for k, v in params.items()})
+    lists = {k: _ListParam(v) for k, v in params.items() if isinstance(v, list)}
+    sent = _SENT.get()
+    if sent is not None:
+        sent.extend(lists.values())
+    return tx.run(query, **{**params, **lists})
 
 
 class _SharedWrite:
@@ -356,8 +368,14 @@ class Neo4jStore(GraphStore):
             summary.deleted = self._delete(tx, *removals)
             return summary, empty
 
-        with self._session() as session:
-            summary, shared.empty = session.execute_write(work)
+        sent = _SENT.set([])
+        try:
+            with self._session() as session:
+                summary, shared.empty = session.execute_write(work)
+        finally:
+            for rows in _SENT.get():
+                rows.clear()
+            _SENT.reset(sent)
         return summary
 
     @staticmethod

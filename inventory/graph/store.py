@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from inventory.errors import InventoryError, PartlyWritten, ValidationError
+from inventory.errors import InventoryError, PartlyWritten, StoreUnavailable, ValidationError
 from inventory.model import LABELS, NODE_FIELDS, REL_FIELDS, REL_TYPES, check_endpoints
 
 Key = tuple[str, str]  # (label, id)
@@ -95,8 +95,9 @@ def write_in_parts(nodes: list[Node], rels: list[Rel], every: int,
 
     Nodes come first, so every relationship is written after both its ends are committed.
     A part that fails after others were committed raises
-    :class:`~inventory.errors.PartlyWritten` (with the part's error as its cause); a failing
-    first part has written nothing, and its error is raised as it is.
+    :class:`~inventory.errors.PartlyWritten` (with the part's error as its cause), and so
+    does one that fails because the store became unreachable (its commit may have been done);
+    a first part that fails otherwise has written nothing, and its error is raised as it is.
     """
     if every < 1:
         raise ValueError(f"commit_every must be at least 1, not {every}")
@@ -108,9 +109,12 @@ def write_in_parts(nodes: list[Node], rels: list[Rel], every: int,
         try:
             summary = write_part(part_nodes, part_rels, number == len(parts))
         except InventoryError as exc:
-            if not written:
+            # unreachable: the part's commit may have been done and its reply lost
+            perhaps = len(part_nodes) + len(part_rels) if isinstance(exc, StoreUnavailable) else 0
+            if not written and not perhaps:
                 raise
-            raise PartlyWritten(written, len(nodes) + len(rels), number - 1, exc) from exc
+            raise PartlyWritten(written, len(nodes) + len(rels), number - 1, exc,
+                                perhaps) from exc
         total.add(summary)
         written += len(part_nodes) + len(part_rels)
     return total
