@@ -92,6 +92,34 @@ def _neo4j(env: dict[str, str]) -> Neo4jStore:
                       env["INVENTORY_NEO4J_PASSWORD"])
 
 
+def _stop_neo4j_when(cli: Cli, state, ready) -> int:
+    """Stop the private server once ``ready()`` holds while ``cli`` runs; its exit code."""
+    try:
+        assert cli.wait_until(ready), cli.text()[-500:]
+        neo4j_script(state, "stop")
+        return cli.finish(timeout=180)
+    finally:
+        if cli.proc.poll() is None:
+            cli.proc.kill()
+        cli.close()
+
+
+def _assert_same_store_as_sqlite_imports(env: dict[str, str], tmp_path, *imports) -> None:
+    """The Neo4j store holds what these imports, one after the other, give a new SQLite."""
+    reference = SqliteStore(tmp_path / "reference.db")
+    try:
+        reference.init()
+        for paths in imports:
+            assert import_paths(reference, paths).ok
+        store = _neo4j(env)
+        try:
+            assert store.digest() == reference.digest()
+        finally:
+            store.close()
+    finally:
+        reference.close()
+
+
 @pytest.mark.neo4j
 def test_neo4j_stopped_mid_import_fails_cleanly_and_rerun_succeeds(tmp_path_factory, tmp_path,
                                                                    private_neo4j):
@@ -108,14 +136,7 @@ def test_neo4j_stopped_mid_import_fails_cleanly_and_rerun_succeeds(tmp_path_fact
         store.close()
 
     cli = Cli(["import", str(export)], env, tmp_path / "out.txt")
-    try:
-        assert cli.wait_for(b"writing"), cli.text()
-        neo4j_script(state, "stop")
-        code = cli.finish(timeout=180)
-    finally:
-        if cli.proc.poll() is None:
-            cli.proc.kill()
-        cli.close()
+    code = _stop_neo4j_when(cli, state, lambda: cli.progress("writing") >= 0)
     errors = cli.error_lines()
     assert code == 1, cli.text()
     assert "Traceback" not in cli.text()
@@ -131,18 +152,7 @@ def test_neo4j_stopped_mid_import_fails_cleanly_and_rerun_succeeds(tmp_path_fact
     rerun = Cli(["import", "-q", str(export)], env, tmp_path / "rerun.txt")
     assert rerun.finish(timeout=300) == 0, rerun.text()
 
-    reference = SqliteStore(tmp_path / "reference.db")
-    try:
-        reference.init()
-        assert import_paths(reference, [CLEAN]).ok
-        assert import_paths(reference, [export]).ok
-        store = _neo4j(env)
-        try:
-            assert store.digest() == reference.digest()
-        finally:
-            store.close()
-    finally:
-        reference.close()
+    _assert_same_store_as_sqlite_imports(env, tmp_path, [CLEAN], [export])
 
 
 @pytest.mark.neo4j
@@ -165,14 +175,7 @@ def test_neo4j_stopped_mid_import_in_parts_keeps_the_parts_and_rerun_finishes(
 
     args = ["import", "--commit-every", "200", str(big_export)]
     cli = Cli(args, env, tmp_path / "out.txt")
-    try:
-        assert cli.wait_until(lambda: cli.progress("writing") >= 30), cli.text()[-500:]
-        neo4j_script(state, "stop")
-        code = cli.finish(timeout=180)
-    finally:
-        if cli.proc.poll() is None:
-            cli.proc.kill()
-        cli.close()
+    code = _stop_neo4j_when(cli, state, lambda: cli.progress("writing") >= 30)
     errors = cli.error_lines()
     assert code == 1, cli.text()[-500:]
     assert "Traceback" not in cli.text()
@@ -195,17 +198,7 @@ def test_neo4j_stopped_mid_import_in_parts_keeps_the_parts_and_rerun_finishes(
     rerun = Cli(["import", "-q", *args[1:]], env, tmp_path / "rerun.txt")
     assert rerun.finish(timeout=300) == 0, rerun.text()
 
-    reference = SqliteStore(tmp_path / "reference.db")
-    try:
-        reference.init()
-        assert import_paths(reference, [big_export]).ok
-        store = _neo4j(env)
-        try:
-            assert store.digest() == reference.digest()
-        finally:
-            store.close()
-    finally:
-        reference.close()
+    _assert_same_store_as_sqlite_imports(env, tmp_path, [big_export])
 
 
 @pytest.mark.neo4j
