@@ -298,7 +298,7 @@ class Neo4jStore(GraphStore):
             session.run("CALL db.awaitIndexes(120)").consume()
 
     # -- writes
-    @_translate_errors
+    # not itself _translate_errors: each part is, so that write_in_parts sees our errors
     def upsert(self, nodes: Iterable[Node] = (), rels: Iterable[Rel] = (),
                progress: Callable[[int], None] | None = None, remove: Iterable[Key] = (),
                remove_rels: Iterable[tuple[str, str]] = (),
