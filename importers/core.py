@@ -18,7 +18,7 @@ from typing import Any
 
 from importers.build import Builder
 from importers.readers import Table, input_size, read_paths
-from inventory.errors import ImportRowError, ValidationError
+from inventory.errors import ImportRowError, StoreUnavailable, ValidationError
 from inventory.geo.crs import WGS84, parse_crs
 from inventory.graph.store import GraphStore, Node, Rel, WriteSummary, canonical
 from inventory.model import LABELS, REL_TYPES
@@ -123,11 +123,18 @@ def _import_paths(store: GraphStore, paths: Iterable[str | Path], dry_run: bool,
         report.summary = preview(store, nodes, rels)
     else:
         records = len(nodes) + len(rels)
-        report.summary = store.upsert(
-            nodes, rels,
-            progress=(lambda n: progress("write", n, records)) if progress else None,
-            commit_every=commit_every,
-            **({} if version is None else {"expect_version": version}))
+        try:
+            report.summary = store.upsert(
+                nodes, rels,
+                progress=(lambda n: progress("write", n, records)) if progress else None,
+                commit_every=commit_every,
+                **({} if version is None else {"expect_version": version}))
+        except StoreUnavailable as exc:
+            if not exc.commit_unknown:
+                raise
+            raise StoreUnavailable(f"{exc}: run the same import again when the store is back "
+                                   "(what it already wrote is then reported unchanged)",
+                                   commit_unknown=True) from exc
         report.written = True
     report.seconds = time.perf_counter() - started
     return report

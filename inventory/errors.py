@@ -21,7 +21,16 @@ class NoRoute(InventoryError):
 
 
 class StoreUnavailable(InventoryError):
-    """The database cannot be reached or refused our credentials."""
+    """The database cannot be reached or refused our credentials.
+
+    ``commit_unknown``: it went away while the reply to a commit was awaited, so that
+    transaction may have been committed or not (anywhere else, a transaction that did not
+    finish was not committed).
+    """
+
+    def __init__(self, message: str, commit_unknown: bool = False):
+        super().__init__(message)
+        self.commit_unknown = commit_unknown
 
 
 class ValidationError(InventoryError):
@@ -55,14 +64,14 @@ class PartlyWritten(InventoryError):
 
     What was committed stays. Writing the same records again finishes the job: the records
     already written are then reported unchanged. ``perhaps`` counts the records of the part
-    being written when the store became unreachable: its commit may have happened (the
-    reply was lost) or not.
+    whose commit's reply was lost when the store became unreachable: that commit may have
+    happened or not.
     """
 
     def __init__(self, written: int, total: int, parts: int, cause: Exception,
                  perhaps: int = 0):
         maybe = (f" (and perhaps the next {perhaps:,}: the store became unreachable while "
-                 "they were being written)") if perhaps else ""
+                 "their commit was awaited)") if perhaps else ""
         super().__init__(
             f"{cause} — the write stopped after {written:,} of {total:,} records, committed "
             f"in {parts} part(s){maybe}; they stay written: run the same import again to "

@@ -168,3 +168,96 @@ def test_neo4j_transaction_memory_error_says_what_to_do():
     assert "\n" not in message and "dbms.memory.transaction.total.max" in message
     assert "give the server more heap" in message and "import the export in parts" in message
     assert "--commit-every N" in message
+
+
+def _neo4j_like_store(error: Exception):
+    """An object whose write raises ``error`` through the store's translation."""
+    from inventory.graph.neo4j_store import _translate_errors
+
+    class Store:
+        uri, user = "bolt://127.0.0.1:7687", "neo4j"
+
+        def _in_reads(self) -> bool:
+            return False
+
+        @_translate_errors
+        def upsert(self):
+            raise error
+
+    return Store()
+
+
+def test_neo4j_lost_commit_reply_is_told_apart_from_an_unreachable_server():
+    """The driver raises IncompleteCommit when the connection goes with a COMMIT's reply
+    outstanding: that transaction may be committed. Any other lost connection leaves the
+    transaction uncommitted. The store's error says which (``commit_unknown``)."""
+    from neo4j.exceptions import IncompleteCommit, ServiceUnavailable
+
+    from inventory.errors import StoreUnavailable
+
+    with pytest.raises(StoreUnavailable) as lost_reply:
+        _neo4j_like_store(IncompleteCommit("Failed to read from defunct connection")).upsert()
+    assert lost_reply.value.commit_unknown
+    assert "may have been committed or not" in str(lost_reply.value)
+    assert "\n" not in str(lost_reply.value)
+    with pytest.raises(StoreUnavailable) as unreachable:
+        _neo4j_like_store(ServiceUnavailable("Failed to read from defunct connection")).upsert()
+    assert not unreachable.value.commit_unknown
+    assert "is not reachable" in str(unreachable.value)
+
+
+@pytest.mark.parametrize("commit_unknown", [False, True])
+def test_write_in_parts_says_perhaps_only_when_a_commit_reply_was_lost(commit_unknown):
+    """A part that stops on an unreachable store: "perhaps the next N" only when its
+    commit's reply was lost; otherwise nothing of it was written. A first part that stops
+    before any commit raises its own error."""
+    from inventory.errors import PartlyWritten, StoreUnavailable
+    from inventory.graph.store import Node, WriteSummary, write_in_parts
+
+    nodes = [Node("Duct", f"D-{i}", {"name": "管道"}) for i in range(10)]
+
+    def stop_at(part: int):
+        done = []
+
+        def write_part(part_nodes, part_rels, last):
+            if len(done) + 1 == part:
+                raise StoreUnavailable("Neo4j at bolt://x is gone", commit_unknown)
+            done.append(part_nodes)
+            summary = WriteSummary()
+            summary.created["Duct"] += len(part_nodes)
+            return summary
+        return write_part
+
+    with pytest.raises(PartlyWritten) as stopped:
+        write_in_parts(nodes, [], 4, stop_at(2))
+    assert (stopped.value.written, stopped.value.parts) == (4, 1)
+    assert stopped.value.perhaps == (4 if commit_unknown else 0)
+    assert ("and perhaps the next 4" in str(stopped.value)) is commit_unknown
+
+    if commit_unknown:  # the first part's commit may have happened: say so, too
+        with pytest.raises(PartlyWritten, match="after 0 of 10 records.*perhaps the next 4"):
+            write_in_parts(nodes, [], 4, stop_at(1))
+    else:
+        with pytest.raises(StoreUnavailable, match="is gone$"):
+            write_in_parts(nodes, [], 4, stop_at(1))
+
+
+def test_import_whose_commit_reply_was_lost_says_to_run_it_again(tmp_path, monkeypatch):
+    """An import in one transaction whose commit's reply was lost: the one error line says
+    it may be written, and that the same import run again settles it."""
+    from importers.core import import_paths
+    from inventory.errors import StoreUnavailable
+    from inventory.graph.sqlite_store import SqliteStore
+
+    store = SqliteStore(tmp_path / "inventory.db")
+
+    def lost(*args, **kwargs):
+        raise StoreUnavailable("Neo4j at bolt://x became unreachable while a commit was "
+                               "awaited: that write may have been committed or not", True)
+
+    monkeypatch.setattr(store, "upsert", lost)
+    with pytest.raises(StoreUnavailable, match="may have been committed or not: run the "
+                                               "same import again") as raised:
+        import_paths(store, [CLEAN])
+    assert raised.value.commit_unknown
+    store.close()

@@ -599,3 +599,53 @@ def test_neo4j_write_lets_go_of_its_rows_when_its_transaction_is_over(neo4j_stor
         gc.enable()
     assert neo4j_store.count_nodes()["Site"] == 300
     assert kept == []
+
+
+def _commit_fails(monkeypatch, failing: int, error: Exception, applied: bool) -> None:
+    """The driver's ``failing``-th commit from now raises ``error``, after the commit was
+    done on the server (``applied``: its reply lost) or without it (the transaction is
+    rolled back as the driver does after an error)."""
+    from neo4j._sync.work.transaction import TransactionBase
+
+    commit, seen = TransactionBase._commit, []
+
+    def failing_commit(tx):
+        seen.append(tx)
+        if len(seen) != failing:
+            return commit(tx)
+        if applied:
+            commit(tx)
+        raise error
+
+    monkeypatch.setattr(TransactionBase, "_commit", failing_commit)
+
+
+@pytest.mark.neo4j
+@pytest.mark.parametrize("applied", [True, False])
+def test_neo4j_write_in_parts_says_perhaps_only_when_a_commit_is_unconfirmed(
+        neo4j_store, monkeypatch, applied):
+    """A part's commit that the server applied but whose reply was lost (Neo4j stopping
+    answers DatabaseUnavailable to a commit it has done): the driver retries the part,
+    which then finds its own nodes (the id constraint); PartlyWritten counts the parts
+    confirmed and says the next one may be written, and the store holds no duplicate. A
+    commit refused (a ClientError) is no such doubt: the count is exact. Either way the
+    same write again finishes it."""
+    from neo4j.exceptions import Neo4jError
+
+    from inventory.errors import PartlyWritten
+
+    sites = [Node("Site", f"S{i}", {"name": f"站点{i}"}) for i in range(10)]
+    code = ("Neo.TransientError.General.DatabaseUnavailable" if applied
+            else "Neo.ClientError.Transaction.TransactionTimedOut")
+    _commit_fails(monkeypatch, 2, Neo4jError._hydrate_neo4j(code=code, message="test"),
+                  applied)
+    with pytest.raises(PartlyWritten) as stopped:
+        neo4j_store.upsert(sites, commit_every=4)
+    monkeypatch.undo()
+    assert (stopped.value.written, stopped.value.perhaps) == (4, 4 if applied else 0)
+    assert ("perhaps the next 4" in str(stopped.value)) is applied
+    assert "did not confirm a commit" in str(stopped.value) or not applied
+    assert neo4j_store.count_nodes()["Site"] == (8 if applied else 4)
+    again = neo4j_store.upsert(sites, commit_every=4)
+    assert again.created["Site"] == (2 if applied else 6)
+    assert neo4j_store.count_nodes()["Site"] == 10

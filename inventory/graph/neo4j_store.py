@@ -164,6 +164,13 @@ _LOGIN_REFUSED = {"Neo.ClientError.Security.AuthenticationRateLimit",
                   "Neo.ClientError.Security.CredentialsExpired"}
 
 
+def _commit_unknown(uri: str, exc: Exception) -> StoreUnavailable:
+    """The error of a write whose commit was sent and whose success is not known."""
+    return StoreUnavailable(f"Neo4j at {uri} did not confirm a commit (last error: "
+                            f"{_one_line(exc)}): that write may have been committed or not",
+                            commit_unknown=True)
+
+
 def _translate_errors(method: Callable) -> Callable:
     """Driver errors become the project's own, with one readable line."""
 
@@ -177,6 +184,9 @@ def _translate_errors(method: Callable) -> Callable:
             raise StoreUnavailable(
                 f"Neo4j at {self.uri} refused the credentials of user {self.user!r}: "
                 "check INVENTORY_NEO4J_USER / INVENTORY_NEO4J_PASSWORD") from None
+        except neo4j_errors.IncompleteCommit as exc:  # a ServiceUnavailable: before it
+            # the driver lost the connection with a COMMIT's reply outstanding
+            raise _commit_unknown(self.uri, exc) from None
         except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError) as exc:
             raise StoreUnavailable(f"Neo4j at {self.uri} is not reachable: {_one_line(exc)}"
                                    ) from None
@@ -325,7 +335,16 @@ class Neo4jStore(GraphStore):
                     shared: _SharedWrite) -> WriteSummary:
         """Write these records (and removals) in one transaction."""
 
+        # Whether a commit of this write was sent and failed, so that it may be done: a
+        # Neo4j that is stopping answers DatabaseUnavailable to a commit it has applied
+        # (6 server stops that hit a commit, 2026-12-03: applied every time), and a lost
+        # connection leaves it unknown. The driver retries such a commit: an attempt that
+        # starts after one that reached its commit means that commit failed.
+        commit = {"sent": False, "unknown": False}
+
         def work(tx: ManagedTransaction) -> tuple[WriteSummary, set[str]]:
+            commit["unknown"] |= commit["sent"]
+            commit["sent"] = False
             summary = WriteSummary()  # fresh on every retry of the transaction
             # Labels and types the store held none of before this upsert (a first import):
             # their records are all new, so nothing of them is read before they are created.
@@ -366,12 +385,19 @@ class Neo4jStore(GraphStore):
             for result in results:  # the first error of a batch is raised here
                 result.consume()
             summary.deleted = self._delete(tx, *removals)
+            commit["sent"] = True  # the driver commits when this returns
             return summary, empty
 
         sent = _SENT.set([])
         try:
             with self._session() as session:
                 summary, shared.empty = session.execute_write(work)
+        except (neo4j_errors.DriverError, neo4j_errors.Neo4jError) as exc:
+            # a ClientError at the last commit is a refusal: nothing of that attempt written
+            if commit["unknown"] or (commit["sent"] and
+                                     not isinstance(exc, neo4j_errors.ClientError)):
+                raise _commit_unknown(self.uri, exc) from None
+            raise
         finally:
             for rows in _SENT.get():
                 rows.clear()

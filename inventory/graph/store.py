@@ -96,8 +96,9 @@ def write_in_parts(nodes: list[Node], rels: list[Rel], every: int,
     Nodes come first, so every relationship is written after both its ends are committed.
     A part that fails after others were committed raises
     :class:`~inventory.errors.PartlyWritten` (with the part's error as its cause), and so
-    does one that fails because the store became unreachable (its commit may have been done);
-    a first part that fails otherwise has written nothing, and its error is raised as it is.
+    does one whose commit's reply was lost (``StoreUnavailable.commit_unknown``: it may
+    have been committed); a first part that fails otherwise has written nothing, and its
+    error is raised as it is.
     """
     if every < 1:
         raise ValueError(f"commit_every must be at least 1, not {every}")
@@ -109,8 +110,9 @@ def write_in_parts(nodes: list[Node], rels: list[Rel], every: int,
         try:
             summary = write_part(part_nodes, part_rels, number == len(parts))
         except InventoryError as exc:
-            # unreachable: the part's commit may have been done and its reply lost
-            perhaps = len(part_nodes) + len(part_rels) if isinstance(exc, StoreUnavailable) else 0
+            # the reply to the part's commit lost: it may have been committed
+            unknown = isinstance(exc, StoreUnavailable) and exc.commit_unknown
+            perhaps = len(part_nodes) + len(part_rels) if unknown else 0
             if not written and not perhaps:
                 raise
             raise PartlyWritten(written, len(nodes) + len(rels), number - 1, exc,
