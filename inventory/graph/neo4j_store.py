@@ -258,6 +258,33 @@ class Neo4jStore(GraphStore):
         with self._session() as session:
             return session.execute_read(work)
 
+    def _execute_write(self, work: Callable[[ManagedTransaction], T]) -> T:
+        """``work(tx)`` in a write transaction of its own (retried by the driver on
+        transient errors); a commit that was sent and not confirmed raises
+        StoreUnavailable with ``commit_unknown``."""
+        # A Neo4j that is stopping answers DatabaseUnavailable to a commit it has applied
+        # (6 server stops that hit a commit, 2026-12-03: applied every time), and a lost
+        # connection leaves a commit unknown. The driver retries both: an attempt that
+        # starts after one that reached its commit means that commit failed.
+        commit = {"sent": False, "unknown": False}
+
+        def attempt(tx: ManagedTransaction) -> T:
+            commit["unknown"] |= commit["sent"]
+            commit["sent"] = False
+            result = work(tx)
+            commit["sent"] = True  # the driver commits when this returns
+            return result
+
+        try:
+            with self._session() as session:
+                return session.execute_write(attempt)
+        except (neo4j_errors.DriverError, neo4j_errors.Neo4jError) as exc:
+            # a ClientError at the last commit is a refusal: nothing of that attempt written
+            if commit["unknown"] or (commit["sent"] and
+                                     not isinstance(exc, neo4j_errors.ClientError)):
+                raise _commit_unknown(self.uri, exc) from None
+            raise
+
     def _read(self, query: str, **params: Any) -> list[Any]:
         def work(tx: ManagedTransaction) -> list[Any]:
             # consumed inside the transaction
@@ -335,16 +362,7 @@ class Neo4jStore(GraphStore):
                     shared: _SharedWrite) -> WriteSummary:
         """Write these records (and removals) in one transaction."""
 
-        # Whether a commit of this write was sent and failed, so that it may be done: a
-        # Neo4j that is stopping answers DatabaseUnavailable to a commit it has applied
-        # (6 server stops that hit a commit, 2026-12-03: applied every time), and a lost
-        # connection leaves it unknown. The driver retries such a commit: an attempt that
-        # starts after one that reached its commit means that commit failed.
-        commit = {"sent": False, "unknown": False}
-
         def work(tx: ManagedTransaction) -> tuple[WriteSummary, set[str]]:
-            commit["unknown"] |= commit["sent"]
-            commit["sent"] = False
             summary = WriteSummary()  # fresh on every retry of the transaction
             # Labels and types the store held none of before this upsert (a first import):
             # their records are all new, so nothing of them is read before they are created.
@@ -385,19 +403,11 @@ class Neo4jStore(GraphStore):
             for result in results:  # the first error of a batch is raised here
                 result.consume()
             summary.deleted = self._delete(tx, *removals)
-            commit["sent"] = True  # the driver commits when this returns
             return summary, empty
 
         sent = _SENT.set([])
         try:
-            with self._session() as session:
-                summary, shared.empty = session.execute_write(work)
-        except (neo4j_errors.DriverError, neo4j_errors.Neo4jError) as exc:
-            # a ClientError at the last commit is a refusal: nothing of that attempt written
-            if commit["unknown"] or (commit["sent"] and
-                                     not isinstance(exc, neo4j_errors.ClientError)):
-                raise _commit_unknown(self.uri, exc) from None
-            raise
+            summary, shared.empty = self._execute_write(work)
         finally:
             for rows in _SENT.get():
                 rows.clear()
@@ -545,8 +555,7 @@ class Neo4jStore(GraphStore):
     @_translate_errors
     def delete(self, nodes: Iterable[Key] = (), rels: Iterable[tuple[str, str]] = ()) -> int:
         removals = self._removals(nodes, rels)
-        with self._session() as session:
-            return session.execute_write(lambda tx: self._delete(tx, *removals))
+        return self._execute_write(lambda tx: self._delete(tx, *removals))
 
     # -- reads
     @_translate_errors
