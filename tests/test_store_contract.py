@@ -624,10 +624,9 @@ def _commit_fails(monkeypatch, failing: int, error: Exception, applied: bool) ->
 @pytest.mark.parametrize("applied", [True, False])
 def test_neo4j_write_in_parts_says_perhaps_only_when_a_commit_is_unconfirmed(
         neo4j_store, monkeypatch, applied):
-    """A part's commit that the server applied but whose reply was lost (Neo4j stopping
-    answers DatabaseUnavailable to a commit it has done): the driver retries the part,
-    which then finds its own nodes (the id constraint); PartlyWritten counts the parts
-    confirmed and says the next one may be written, and the store holds no duplicate. A
+    """A part's commit that the server applied but answered with an error (Neo4j stopping
+    answers DatabaseUnavailable to a commit it has done): the part is not done again;
+    PartlyWritten counts the parts confirmed and says the next one may be written. A
     commit refused (a ClientError) is no such doubt: the count is exact. Either way the
     same write again finishes it."""
     from neo4j.exceptions import Neo4jError
@@ -649,3 +648,25 @@ def test_neo4j_write_in_parts_says_perhaps_only_when_a_commit_is_unconfirmed(
     again = neo4j_store.upsert(sites, commit_every=4)
     assert again.created["Site"] == (2 if applied else 6)
     assert neo4j_store.count_nodes()["Site"] == 10
+
+
+@pytest.mark.neo4j
+def test_neo4j_write_whose_commit_is_unconfirmed_is_not_done_again(neo4j_store, monkeypatch):
+    """One transaction whose commit the server applied and answered with a transient error:
+    the driver would retry it, and the retry would find everything stored and report it
+    unchanged. The write says instead that its commit is unconfirmed, and the same write
+    again reports the truth."""
+    from neo4j.exceptions import Neo4jError
+
+    from inventory.errors import StoreUnavailable
+
+    sites = [Node("Site", f"S{i}", {"name": f"站点{i}"}) for i in range(10)]
+    error = Neo4jError._hydrate_neo4j(code="Neo.TransientError.General.DatabaseUnavailable",
+                                      message="Database 'neo4j' unavailable")
+    _commit_fails(monkeypatch, 1, error, applied=True)
+    with pytest.raises(StoreUnavailable, match="did not confirm a commit") as unconfirmed:
+        neo4j_store.upsert(sites)
+    monkeypatch.undo()
+    assert unconfirmed.value.commit_unknown
+    assert neo4j_store.count_nodes()["Site"] == 10
+    assert neo4j_store.upsert(sites).unchanged["Site"] == 10

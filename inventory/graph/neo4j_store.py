@@ -164,11 +164,15 @@ _LOGIN_REFUSED = {"Neo.ClientError.Security.AuthenticationRateLimit",
                   "Neo.ClientError.Security.CredentialsExpired"}
 
 
-def _commit_unknown(uri: str, exc: Exception) -> StoreUnavailable:
+def _commit_unknown(uri: str, why: str) -> StoreUnavailable:
     """The error of a write whose commit was sent and whose success is not known."""
-    return StoreUnavailable(f"Neo4j at {uri} did not confirm a commit (last error: "
-                            f"{_one_line(exc)}): that write may have been committed or not",
-                            commit_unknown=True)
+    return StoreUnavailable(f"Neo4j at {uri} did not confirm a commit ({why}): that write "
+                            "may have been committed or not", commit_unknown=True)
+
+
+class _UnconfirmedCommit(Exception):
+    """Raised by a retry of a write whose commit was sent: not a driver error, so that the
+    driver stops retrying."""
 
 
 def _translate_errors(method: Callable) -> Callable:
@@ -186,7 +190,7 @@ def _translate_errors(method: Callable) -> Callable:
                 "check INVENTORY_NEO4J_USER / INVENTORY_NEO4J_PASSWORD") from None
         except neo4j_errors.IncompleteCommit as exc:  # a ServiceUnavailable: before it
             # the driver lost the connection with a COMMIT's reply outstanding
-            raise _commit_unknown(self.uri, exc) from None
+            raise _commit_unknown(self.uri, f"last error: {_one_line(exc)}") from None
         except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError) as exc:
             raise StoreUnavailable(f"Neo4j at {self.uri} is not reachable: {_one_line(exc)}"
                                    ) from None
@@ -259,30 +263,32 @@ class Neo4jStore(GraphStore):
             return session.execute_read(work)
 
     def _execute_write(self, work: Callable[[ManagedTransaction], T]) -> T:
-        """``work(tx)`` in a write transaction of its own (retried by the driver on
-        transient errors); a commit that was sent and not confirmed raises
-        StoreUnavailable with ``commit_unknown``."""
+        """``work(tx)`` in a write transaction of its own, retried by the driver on transient
+        errors until its commit is sent. A commit that is not confirmed raises
+        StoreUnavailable with ``commit_unknown`` and is not done again: its write may be
+        done, and a retry would report it unchanged (or meet the id constraint)."""
         # A Neo4j that is stopping answers DatabaseUnavailable to a commit it has applied
-        # (6 server stops that hit a commit, 2026-12-03: applied every time), and a lost
-        # connection leaves a commit unknown. The driver retries both: an attempt that
-        # starts after one that reached its commit means that commit failed.
-        commit = {"sent": False, "unknown": False}
+        # (6 server stops that hit a commit, 2026-12-03: applied every time), which the
+        # driver takes for transient; a lost connection leaves a commit unknown as well.
+        commit_sent = False
 
         def attempt(tx: ManagedTransaction) -> T:
-            commit["unknown"] |= commit["sent"]
-            commit["sent"] = False
+            nonlocal commit_sent
+            if commit_sent:  # the driver retries: the commit before failed
+                raise _UnconfirmedCommit
             result = work(tx)
-            commit["sent"] = True  # the driver commits when this returns
+            commit_sent = True  # the driver commits when this returns
             return result
 
         try:
             with self._session() as session:
                 return session.execute_write(attempt)
+        except _UnconfirmedCommit:
+            raise _commit_unknown(self.uri, "it answered the commit with an error") from None
         except (neo4j_errors.DriverError, neo4j_errors.Neo4jError) as exc:
-            # a ClientError at the last commit is a refusal: nothing of that attempt written
-            if commit["unknown"] or (commit["sent"] and
-                                     not isinstance(exc, neo4j_errors.ClientError)):
-                raise _commit_unknown(self.uri, exc) from None
+            # a ClientError at the commit is a refusal: nothing of the write was done
+            if commit_sent and not isinstance(exc, neo4j_errors.ClientError):
+                raise _commit_unknown(self.uri, f"last error: {_one_line(exc)}") from None
             raise
 
     def _read(self, query: str, **params: Any) -> list[Any]:
