@@ -136,40 +136,6 @@ def test_figures(capsys):
         print("\nstore-unavailable figures:", FIGURES)
 
 
-
-def test_neo4j_transaction_memory_error_says_what_to_do():
-    """An import is one transaction; when it outgrows the server's transaction memory
-    (measured: 100,000 sites with a 2 GB heap) the one-line error says how to make room.
-    Community Neo4j cannot lower that limit at run time, so the server's error is built
-    here as the driver builds it."""
-    from neo4j.exceptions import Neo4jError
-
-    from inventory.errors import InventoryError
-    from inventory.graph.neo4j_store import _translate_errors
-
-    error = Neo4jError._hydrate_neo4j(
-        code="Neo.TransientError.General.MemoryPoolOutOfMemoryError",
-        message="The allocation of an extra 2.0 MiB would use more than the limit 1.4 GiB. "
-                "Currently using 1.4 GiB. dbms.memory.transaction.total.max threshold reached")
-
-    class Store:
-        uri, user = "bolt://127.0.0.1:7687", "neo4j"
-
-        def _in_reads(self) -> bool:
-            return False
-
-        @_translate_errors
-        def upsert(self):
-            raise error
-
-    with pytest.raises(InventoryError) as raised:
-        Store().upsert()
-    message = str(raised.value)
-    assert "\n" not in message and "dbms.memory.transaction.total.max" in message
-    assert "give the server more heap" in message and "import the export in parts" in message
-    assert "--commit-every N" in message
-
-
 def _neo4j_like_store(error: Exception):
     """An object whose write raises ``error`` through the store's translation."""
     from inventory.graph.neo4j_store import _translate_errors
@@ -185,6 +151,28 @@ def _neo4j_like_store(error: Exception):
             raise error
 
     return Store()
+
+
+def test_neo4j_transaction_memory_error_says_what_to_do():
+    """An import is one transaction; when it outgrows the server's transaction memory
+    (measured: 100,000 sites with a 2 GB heap) the one-line error says how to make room.
+    Community Neo4j cannot lower that limit at run time, so the server's error is built
+    here as the driver builds it."""
+    from neo4j.exceptions import Neo4jError
+
+    from inventory.errors import InventoryError
+
+    error = Neo4jError._hydrate_neo4j(
+        code="Neo.TransientError.General.MemoryPoolOutOfMemoryError",
+        message="The allocation of an extra 2.0 MiB would use more than the limit 1.4 GiB. "
+                "Currently using 1.4 GiB. dbms.memory.transaction.total.max threshold reached")
+
+    with pytest.raises(InventoryError) as raised:
+        _neo4j_like_store(error).upsert()
+    message = str(raised.value)
+    assert "\n" not in message and "dbms.memory.transaction.total.max" in message
+    assert "give the server more heap" in message and "import the export in parts" in message
+    assert "--commit-every N" in message
 
 
 def test_neo4j_lost_commit_reply_is_told_apart_from_an_unreachable_server():
