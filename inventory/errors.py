@@ -23,9 +23,9 @@ class NoRoute(InventoryError):
 class StoreUnavailable(InventoryError):
     """The database cannot be reached or refused our credentials.
 
-    ``commit_unknown``: it went away while the reply to a commit was awaited, so that
-    transaction may have been committed or not (anywhere else, a transaction that did not
-    finish was not committed).
+    ``commit_unknown``: a write's commit was sent and not confirmed (the connection went,
+    or the server answered with an error), so that write may have been committed or not;
+    otherwise a write that did not finish was not committed.
     """
 
     def __init__(self, message: str, commit_unknown: bool = False):
@@ -64,14 +64,13 @@ class PartlyWritten(InventoryError):
 
     What was committed stays. Writing the same records again finishes the job: the records
     already written are then reported unchanged. ``perhaps`` counts the records of the part
-    whose commit's reply was lost when the store became unreachable: that commit may have
-    happened or not.
+    whose commit the store did not confirm: that commit may have happened or not.
     """
 
     def __init__(self, written: int, total: int, parts: int, cause: Exception,
                  perhaps: int = 0):
-        maybe = (f" (and perhaps the next {perhaps:,}: the store became unreachable while "
-                 "their commit was awaited)") if perhaps else ""
+        maybe = (f" (and perhaps the next {perhaps:,}: the store did not confirm their "
+                 "commit)") if perhaps else ""
         super().__init__(
             f"{cause} — the write stopped after {written:,} of {total:,} records, committed "
             f"in {parts} part(s){maybe}; they stay written: run the same import again to "

@@ -175,29 +175,10 @@ def test_neo4j_transaction_memory_error_says_what_to_do():
     assert "--commit-every N" in message
 
 
-def test_neo4j_lost_commit_reply_is_told_apart_from_an_unreachable_server():
-    """The driver raises IncompleteCommit when the connection goes with a COMMIT's reply
-    outstanding: that transaction may be committed. Any other lost connection leaves the
-    transaction uncommitted. The store's error says which (``commit_unknown``)."""
-    from neo4j.exceptions import IncompleteCommit, ServiceUnavailable
-
-    from inventory.errors import StoreUnavailable
-
-    with pytest.raises(StoreUnavailable) as lost_reply:
-        _neo4j_like_store(IncompleteCommit("Failed to read from defunct connection")).upsert()
-    assert lost_reply.value.commit_unknown
-    assert "may have been committed or not" in str(lost_reply.value)
-    assert "\n" not in str(lost_reply.value)
-    with pytest.raises(StoreUnavailable) as unreachable:
-        _neo4j_like_store(ServiceUnavailable("Failed to read from defunct connection")).upsert()
-    assert not unreachable.value.commit_unknown
-    assert "is not reachable" in str(unreachable.value)
-
-
 @pytest.mark.parametrize("commit_unknown", [False, True])
-def test_write_in_parts_says_perhaps_only_when_a_commit_reply_was_lost(commit_unknown):
+def test_write_in_parts_says_perhaps_only_when_a_commit_is_unconfirmed(commit_unknown):
     """A part that stops on an unreachable store: "perhaps the next N" only when its
-    commit's reply was lost; otherwise nothing of it was written. A first part that stops
+    commit was not confirmed; otherwise nothing of it was written. A first part that stops
     before any commit raises its own error."""
     from inventory.errors import PartlyWritten, StoreUnavailable
     from inventory.graph.store import Node, WriteSummary, write_in_parts
@@ -230,8 +211,8 @@ def test_write_in_parts_says_perhaps_only_when_a_commit_reply_was_lost(commit_un
             write_in_parts(nodes, [], 4, stop_at(1))
 
 
-def test_import_whose_commit_reply_was_lost_says_to_run_it_again(tmp_path, monkeypatch):
-    """An import in one transaction whose commit's reply was lost: the one error line says
+def test_import_whose_commit_is_unconfirmed_says_to_run_it_again(tmp_path, monkeypatch):
+    """An import in one transaction whose commit was not confirmed: the one error line says
     it may be written, and that the same import run again settles it."""
     from importers.core import import_paths
     from inventory.errors import StoreUnavailable
@@ -240,8 +221,8 @@ def test_import_whose_commit_reply_was_lost_says_to_run_it_again(tmp_path, monke
     store = SqliteStore(tmp_path / "inventory.db")
 
     def lost(*args, **kwargs):
-        raise StoreUnavailable("Neo4j at bolt://x became unreachable while a commit was "
-                               "awaited: that write may have been committed or not", True)
+        raise StoreUnavailable("Neo4j at bolt://x did not confirm a commit: that write "
+                               "may have been committed or not", True)
 
     monkeypatch.setattr(store, "upsert", lost)
     with pytest.raises(StoreUnavailable, match="may have been committed or not: run the "

@@ -651,18 +651,22 @@ def test_neo4j_write_in_parts_says_perhaps_only_when_a_commit_is_unconfirmed(
 
 
 @pytest.mark.neo4j
-def test_neo4j_write_whose_commit_is_unconfirmed_is_not_done_again(neo4j_store, monkeypatch):
-    """One transaction whose commit the server applied and answered with a transient error:
-    the driver would retry it, and the retry would find everything stored and report it
-    unchanged. The write says instead that its commit is unconfirmed, and the same write
-    again reports the truth."""
-    from neo4j.exceptions import Neo4jError
+@pytest.mark.parametrize("lost", ["DatabaseUnavailable", "IncompleteCommit"])
+def test_neo4j_write_whose_commit_is_unconfirmed_is_not_done_again(neo4j_store, monkeypatch,
+                                                                   lost):
+    """One transaction whose commit the server applied, answered with a transient error
+    (which the driver would retry: the retry would find everything stored and report it
+    unchanged) or with the connection gone (IncompleteCommit). The write says that its
+    commit is unconfirmed, and the same write again reports the truth."""
+    from neo4j.exceptions import IncompleteCommit, Neo4jError
 
     from inventory.errors import StoreUnavailable
 
     sites = [Node("Site", f"S{i}", {"name": f"站点{i}"}) for i in range(10)]
-    error = Neo4jError._hydrate_neo4j(code="Neo.TransientError.General.DatabaseUnavailable",
-                                      message="Database 'neo4j' unavailable")
+    error = (Neo4jError._hydrate_neo4j(code="Neo.TransientError.General.DatabaseUnavailable",
+                                       message="Database 'neo4j' unavailable")
+             if lost == "DatabaseUnavailable"
+             else IncompleteCommit("Failed to read from defunct connection"))
     _commit_fails(monkeypatch, 1, error, applied=True)
     with pytest.raises(StoreUnavailable, match="did not confirm a commit") as unconfirmed:
         neo4j_store.upsert(sites)

@@ -188,9 +188,6 @@ def _translate_errors(method: Callable) -> Callable:
             raise StoreUnavailable(
                 f"Neo4j at {self.uri} refused the credentials of user {self.user!r}: "
                 "check INVENTORY_NEO4J_USER / INVENTORY_NEO4J_PASSWORD") from None
-        except neo4j_errors.IncompleteCommit as exc:  # a ServiceUnavailable: before it
-            # the driver lost the connection with a COMMIT's reply outstanding
-            raise _commit_unknown(self.uri, f"last error: {_one_line(exc)}") from None
         except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError) as exc:
             raise StoreUnavailable(f"Neo4j at {self.uri} is not reachable: {_one_line(exc)}"
                                    ) from None

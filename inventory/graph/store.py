@@ -96,7 +96,7 @@ def write_in_parts(nodes: list[Node], rels: list[Rel], every: int,
     Nodes come first, so every relationship is written after both its ends are committed.
     A part that fails after others were committed raises
     :class:`~inventory.errors.PartlyWritten` (with the part's error as its cause), and so
-    does one whose commit's reply was lost (``StoreUnavailable.commit_unknown``: it may
+    does one whose commit was not confirmed (``StoreUnavailable.commit_unknown``: it may
     have been committed); a first part that fails otherwise has written nothing, and its
     error is raised as it is.
     """
@@ -110,7 +110,7 @@ def write_in_parts(nodes: list[Node], rels: list[Rel], every: int,
         try:
             summary = write_part(part_nodes, part_rels, number == len(parts))
         except InventoryError as exc:
-            # the reply to the part's commit lost: it may have been committed
+            # the part's commit not confirmed: it may have been committed
             unknown = isinstance(exc, StoreUnavailable) and exc.commit_unknown
             perhaps = len(part_nodes) + len(part_rels) if unknown else 0
             if not written and not perhaps:
