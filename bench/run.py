@@ -15,6 +15,11 @@ first the SQLite steps of every size, then (with the server up) the Neo4j ones:
 
 prints a table and writes ``bench/results/<date>.json``. Targets: docs/performance.md.
 
+On a virtual machine the host may run other guests on this one's cores: every step records
+the share of CPU time the host took (the kernel's *steal* time, ``/proc/stat``), and the
+table says how much of the run it was, so that a slow run is read as the machine's, not
+the code's.
+
 Neo4j: by default the bench starts its own server (``scripts/neo4j`` with the state in
 ``<work>/neo4j``, never the test suite's) and stops it afterwards; ``--neo4j URI`` uses a
 running one (with ``$INVENTORY_NEO4J_USER``/``PASSWORD`` and ``--neo4j-import-dir``), and
@@ -44,6 +49,8 @@ from bench.steps import LOADCSV_BATCH, RESULT_PREFIX
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
+#: a run whose CPU time was stolen by the host this much or more is flagged in the table
+STEAL_WARNING = 0.05
 HUGE = 1_000_000
 
 #: (metric path, label, unit, comparison, target): the issue's targets (docs/performance.md).
@@ -78,11 +85,13 @@ class Runner:
         """Run one step in a child process: its result, with the process's wall time and
         (reported by the child itself, ``getrusage(RUSAGE_SELF)``) peak RSS and CPU."""
         cmd = [self.python, "-m", "bench.steps", step, json.dumps(kwargs)]
+        cpu_before = host_cpu_times()
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, env={**os.environ, **(env or {})})
         out, err = proc.communicate()
         wall = time.perf_counter() - started
+        stolen = stolen_share(cpu_before, host_cpu_times())
         result = None
         for line in out.splitlines():
             if line.startswith(RESULT_PREFIX):
@@ -92,6 +101,8 @@ class Runner:
             self.log(f"{step} failed: " + " | ".join(tail))
             return {"error": " | ".join(tail)}
         result["process_seconds"] = wall
+        if stolen is not None:
+            result["cpu_stolen_share"] = stolen
         return result
 
     # -- data
@@ -305,6 +316,7 @@ class Runner:
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                         "platform": platform.platform(), "load_average": os.getloadavg()},
             "seed": self.args.seed, "sizes": {}}
+        cpu_before = host_cpu_times()
         # The embedded store's steps first, every size, with no Neo4j server running: a
         # user of the embedded store has none, and beside one (even idle after its
         # imports) the same SQLite import took a third more CPU time (docs/performance.md).
@@ -318,6 +330,7 @@ class Runner:
                     self.size_neo4j(n, doc["sizes"][str(n)])
         finally:
             self.stop_neo4j()
+        doc["machine"]["cpu_stolen_share"] = stolen_share(cpu_before, host_cpu_times())
         doc["growth"] = growth(doc["sizes"])
         doc["targets"] = verdicts(doc)
         return doc
@@ -333,6 +346,34 @@ def median_run(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
     chosen = dict(sorted(runs, key=lambda run: run[key])[(len(runs) - 1) // 2])
     chosen[f"runs_{key}"] = [run[key] for run in runs]
     return chosen
+
+
+def host_cpu_times(stat: str = "/proc/stat") -> tuple[int, int] | None:
+    """(stolen, busy): the clock ticks of all CPUs since boot that the host gave to other
+    guests while this machine had work to run (steal), and that this machine ran its own
+    work (user, nice, system, irq, softirq), from the first line of ``/proc/stat``; None
+    where there is no such file (not Linux)."""
+    try:
+        with open(stat, encoding="ascii") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if fields[:1] != ["cpu"] or len(fields) < 9:
+        return None
+    # cpu user nice system idle iowait irq softirq steal [guest guest_nice]: guest time is
+    # already counted in user and nice
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[1:9])
+    return steal, user + nice + system + irq + softirq
+
+
+def stolen_share(before: tuple[int, int] | None, after: tuple[int, int] | None
+                 ) -> float | None:
+    """Between two :func:`host_cpu_times`, the share of the CPU time this machine wanted
+    that the host gave to others: 0.25 means its work took a third longer than alone."""
+    if before is None or after is None:
+        return None
+    stolen, busy = after[0] - before[0], after[1] - before[1]
+    return stolen / (stolen + busy) if stolen + busy > 0 else None
 
 
 def _children(pid: int) -> list[int]:
@@ -455,6 +496,8 @@ ROWS = [
     ("peak RSS MB impact SQLite", "impact_sqlite.peak_rss_mb", "{:,.0f}"),
     ("peak RSS MB web server", "web.peak_rss_mb", "{:,.0f}"),
     ("total s (all steps, without generate)", "total_seconds", "{:,.0f}"),
+    ("CPU stolen by the host, import SQLite", "import_sqlite.cpu_stolen_share",
+     "{:.0%}"),
 ]
 
 
@@ -480,6 +523,11 @@ def table(doc: dict[str, Any]) -> str:
                          for i, (c, w) in enumerate(zip(row, widths)))
 
     out = [fmt_row(header), fmt_row(["-" * w for w in widths]), *map(fmt_row, lines)]
+    stolen = doc["machine"].get("cpu_stolen_share")
+    if stolen is not None:
+        out.append(f"CPU time stolen by the host over the whole run: {stolen:.0%}"
+                   + (" (the host ran other work on these cores: the times above are longer "
+                      "than this machine alone gives)" if stolen >= STEAL_WARNING else ""))
     for ratio, g in doc["growth"].items():
         out.append(f"growth {ratio}: run time ×{g['time_ratio']:.1f} for ×{g['size_ratio']:.0f} "
                    "sites")

@@ -29,6 +29,10 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert size["import_sqlite"]["records"] > 0
     assert len(size["import_sqlite"]["runs_seconds"]) == 2  # --repeat 2: the median run
     assert size["import_sqlite"]["peak_rss_mb"] > 0
+    if Path("/proc/stat").exists():
+        assert 0 <= size["import_sqlite"]["cpu_stolen_share"] <= 1
+        assert 0 <= doc["machine"]["cpu_stolen_share"] <= 1
+        assert "CPU time stolen by the host over the whole run" in done.stdout
     assert size["audit_sqlite"]["sites"] == 50
     assert size["check_sqlite"]["samples"] == 5
     assert "p95_ms" in size["check_sqlite"]
@@ -100,3 +104,25 @@ def test_a_repeated_step_counts_its_median_run(monkeypatch):
     assert median_run(runs[:1], "seconds") == runs[0]
     failed = {"error": "import of … failed"}
     assert median_run([runs[0], failed, runs[1]], "seconds") == failed
+
+
+def test_cpu_stolen_by_the_host_is_read_from_proc_stat(tmp_path: Path, monkeypatch) -> None:
+    """A shared virtual machine's slow run is told apart from slow code: steal time."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench.run import host_cpu_times, stolen_share
+
+    stat = tmp_path / "stat"
+    # cpu user nice system idle iowait irq softirq steal guest guest_nice
+    stat.write_text("cpu  1000 10 200 5000 30 5 5 100 40 0\ncpu0 500 5 100 2500 15 2 2 50 0 0\n")
+    before = host_cpu_times(str(stat))
+    assert before == (100, 1220)
+    stat.write_text("cpu  1600 10 290 5600 30 5 15 500 40 0\n")
+    after = host_cpu_times(str(stat))
+    assert after == (500, 1920)
+    # 700 ticks of its own work, 400 stolen: of the 1,100 it wanted, 36 % went elsewhere
+    assert stolen_share(before, after) == 400 / 1100
+    assert stolen_share(after, after) is None  # nothing ran in between
+    assert stolen_share(None, after) is None
+    assert host_cpu_times(str(tmp_path / "missing")) is None  # not Linux
+    stat.write_text("intr 1 2 3\n")
+    assert host_cpu_times(str(stat)) is None
