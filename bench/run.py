@@ -15,10 +15,11 @@ first the SQLite steps of every size, then (with the server up) the Neo4j ones:
 
 prints a table and writes ``bench/results/<date>.json``. Targets: docs/performance.md.
 
-On a virtual machine the host may run other guests on this one's cores: every step records
-the share of CPU time the host took (the kernel's *steal* time, ``/proc/stat``), and the
-table says how much of the run it was, so that a slow run is read as the machine's, not
-the code's.
+On a virtual machine the host may run other guests on this one's cores, and the same code
+then runs up to half as fast. Before every step the bench times a fixed loop of pure Python
+(:func:`calibration_ms`), and around it reads the share of CPU time the host took (the
+kernel's *steal* time, ``/proc/stat``); the table shows both, so that a slow run is read as
+the machine's, not the code's.
 
 Neo4j: by default the bench starts its own server (``scripts/neo4j`` with the state in
 ``<work>/neo4j``, never the test suite's) and stops it afterwards; ``--neo4j URI`` uses a
@@ -85,6 +86,7 @@ class Runner:
         """Run one step in a child process: its result, with the process's wall time and
         (reported by the child itself, ``getrusage(RUSAGE_SELF)``) peak RSS and CPU."""
         cmd = [self.python, "-m", "bench.steps", step, json.dumps(kwargs)]
+        calibration = calibration_ms()
         cpu_before = host_cpu_times()
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -101,6 +103,7 @@ class Runner:
             self.log(f"{step} failed: " + " | ".join(tail))
             return {"error": " | ".join(tail)}
         result["process_seconds"] = wall
+        result["calibration_ms"] = calibration
         if stolen is not None:
             result["cpu_stolen_share"] = stolen
         return result
@@ -348,6 +351,18 @@ def median_run(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
     return chosen
 
 
+def calibration_ms(rounds: int = 5) -> float:
+    """The best of ``rounds`` timings, in ms, of a fixed loop of pure Python: how fast this
+    machine runs Python just now (on this 2-core machine 31-33 ms when its host is quiet,
+    and 60-65 ms at times, when every step took about twice as long)."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        sum(i * i for i in range(1_000_000))
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def host_cpu_times(stat: str = "/proc/stat") -> tuple[int, int] | None:
     """(stolen, busy): the clock ticks of all CPUs since boot that the host gave to other
     guests while this machine had work to run (steal), and that this machine ran its own
@@ -496,6 +511,8 @@ ROWS = [
     ("peak RSS MB impact SQLite", "impact_sqlite.peak_rss_mb", "{:,.0f}"),
     ("peak RSS MB web server", "web.peak_rss_mb", "{:,.0f}"),
     ("total s (all steps, without generate)", "total_seconds", "{:,.0f}"),
+    ("calibration loop ms before import SQLite (lower: faster machine)",
+     "import_sqlite.calibration_ms", "{:,.0f}"),
     ("CPU stolen by the host, import SQLite", "import_sqlite.cpu_stolen_share",
      "{:.0%}"),
 ]
@@ -523,6 +540,12 @@ def table(doc: dict[str, Any]) -> str:
                          for i, (c, w) in enumerate(zip(row, widths)))
 
     out = [fmt_row(header), fmt_row(["-" * w for w in widths]), *map(fmt_row, lines)]
+    loops = [step["calibration_ms"] for n in sizes for step in doc["sizes"][n].values()
+             if isinstance(step, dict) and "calibration_ms" in step]
+    if loops:
+        out.append(f"calibration loop before each step: {min(loops):,.0f}-{max(loops):,.0f} ms "
+                   "(the same Python each time: a step after a higher number ran on a "
+                   "slower machine)")
     stolen = doc["machine"].get("cpu_stolen_share")
     if stolen is not None:
         out.append(f"CPU time stolen by the host over the whole run: {stolen:.0%}"

@@ -29,6 +29,8 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert size["import_sqlite"]["records"] > 0
     assert len(size["import_sqlite"]["runs_seconds"]) == 2  # --repeat 2: the median run
     assert size["import_sqlite"]["peak_rss_mb"] > 0
+    assert size["import_sqlite"]["calibration_ms"] > 0
+    assert "calibration loop before each step" in done.stdout
     if Path("/proc/stat").exists():
         assert 0 <= size["import_sqlite"]["cpu_stolen_share"] <= 1
         assert 0 <= doc["machine"]["cpu_stolen_share"] <= 1
