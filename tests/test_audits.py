@@ -10,9 +10,10 @@ from click.testing import CliRunner
 
 from inventory.audits import MAX_BATCH, _place, _spread, audit_store, default_batch
 from inventory.cli import cli
-from inventory.graph.compliance import audit
-from inventory.graph.network import load_network
+from inventory.graph.compliance import audit, check
+from inventory.graph.network import load_network, load_site_graph
 from inventory.graph.store import Node
+from inventory.graph.trace import trace
 
 SITES = 120
 
@@ -93,3 +94,24 @@ def test_morton_code_interleaves_the_bits():
     y = int((44.9 + 90.0) / 180.0 * 0xFFFFF)
     assert _place(site) == (loop(x, y), "S-1")
     assert _place(Node("Site", "S-2", {})) == (1 << 40, "S-2")
+
+
+def test_a_site_graph_leaves_out_the_other_sites_and_checks_the_same(imported):
+    """The walks of ``load_site_graph`` stop at every other site (none is passed through):
+    such a site is a leaf that no route reaches, and is left out with its relationships
+    (around a busy access room there are hundreds). A site's check and trace on its own
+    graph, and a batch's, stay those on the whole network."""
+    G = load_network(imported)
+    sites = sorted(k[1] for k in G if k[0] == "Site")
+    met_others = 0
+    for site in random.Random(2).sample(sites, 30):
+        own = load_site_graph(imported, site)
+        assert [k for k in own if k[0] == "Site"] == [("Site", site)]
+        assert check(own, site).as_dict() == check(G, site).as_dict()
+        assert trace(own, site).as_dict() == trace(G, site).as_dict()
+        # the plant this site's graph holds does reach other sites in the network
+        met_others += any(k[0] == "Site" and k[1] != site
+                          for v in own for k in G.neighbors(v))
+    assert met_others >= 10
+    batch = sites[:40]
+    assert sorted(k[1] for k in load_site_graph(imported, batch) if k[0] == "Site") == batch

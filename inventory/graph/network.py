@@ -174,7 +174,8 @@ def load_site_graph(store: GraphStore, sites: str | Iterable[str], *,
        through it, docs/analysis.md);
 
     each over the physical relationships only (never an access node's circuits); then the
-    Cable and Duct nodes that the sections name, and the sites' Customers.
+    Cable and Duct nodes that the sections name, and the sites' Customers. The other sites
+    where the walks stopped are left out: leaves that no route of these sites reaches.
 
     Parameters
     ----------
@@ -229,6 +230,12 @@ def _read_site_graph(store: GraphStore, site_ids: list[str], hops: int,
                 agg_around = store.subgraph(aggs, 1, rel_types=PHYSICAL_RELS)
                 nodes.update(agg_around.nodes)
                 rels.update(agg_around.rels)
+    # Every other site is where a walk stopped (none goes through a site): a leaf that no
+    # route of these sites reaches. Around a busy access room there are hundreds of them
+    # (one 10,000-site audit batch of the 100k bench network read 42,000 more sites), so
+    # they are dropped, with their relationships, before the graph is built.
+    nodes = {k: n for k, n in nodes.items() if k[0] != "Site" or k in seed_set}
+    rels = {k: r for k, r in rels.items() if r.start in nodes and r.end in nodes}
     cables, ducts = _referenced(rels.values())
     customers = {n.props.get("customer_id") for n in found.values()} - {None}
     # One read for the three labels (one round trip on Neo4j instead of three).
