@@ -238,15 +238,17 @@ class Runner:
         ``--commit-every`` LOADCSV_BATCH, and LOAD CSV of the same records committing as
         often, alternated ``--repeat`` times on the one server (whose speed drifts by a
         quarter from run to run): each one's median run, and the ratio of the medians of
-        LOAD CSV's time and of each import's write."""
+        LOAD CSV's time and of each import's write. A first round of all three warms the
+        server (its JIT compiler, caches) and is not counted (``warmup_seconds``): the
+        first runs on a fresh server took up to twice as long, for whichever came first."""
         loadcsv = self.neo4j.get("import_dir") and n <= self.args.loadcsv_max and \
             not self.skipped("loadcsv_neo4j")
         repeat = self.args.repeat if loadcsv else 1
         runs: dict[str, list[dict[str, Any]]] = {}
         imports = {"import_neo4j": {"parts": parts},
                    "import_neo4j_commit_every": {"commit_every": LOADCSV_BATCH}}
-        for i in range(repeat):
-            of = f" ({i + 1}/{repeat})" if repeat > 1 else ""
+        for i in range(-1 if loadcsv else 0, repeat):
+            of = " (warm-up)" if i < 0 else f" ({i + 1}/{repeat})" if repeat > 1 else ""
             if loadcsv:
                 self.log(f"{n:,} sites: loadcsv_neo4j{of}")
                 runs.setdefault("loadcsv_neo4j", []).append(self.run_step(
@@ -258,8 +260,11 @@ class Runner:
                     runs.setdefault(name, []).append(self.run_step(
                         "import", env=env, store=uri, data=str(data), **how))
         for name, done in runs.items():
-            results[name] = median_run(done, "seconds" if name == "loadcsv_neo4j"
-                                       else "write_seconds")
+            key = "seconds" if name == "loadcsv_neo4j" else "write_seconds"
+            warmup, counted = (done[0], done[1:]) if loadcsv else (None, done)
+            results[name] = median_run(counted, key)
+            if warmup is not None:
+                results[name]["warmup_seconds"] = warmup.get(key)
         csv_ = results.get("loadcsv_neo4j", {})
         for name in imports:
             imp = results.get(name, {})

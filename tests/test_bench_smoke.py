@@ -128,3 +128,36 @@ def test_cpu_stolen_by_the_host_is_read_from_proc_stat(tmp_path: Path, monkeypat
     assert host_cpu_times(str(tmp_path / "missing")) is None  # not Linux
     stat.write_text("intr 1 2 3\n")
     assert host_cpu_times(str(stat)) is None
+
+
+def test_neo4j_comparison_leaves_out_a_warm_up_round(tmp_path: Path, monkeypatch) -> None:
+    """LOAD CSV and our Neo4j imports: one round warms the server and is not counted, then
+    --repeat rounds alternated, the median of each compared."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench.run import Runner, parse_args
+
+    runner = Runner(parse_args(["--repeat", "3", "--work", str(tmp_path)]))
+    runner.neo4j = {"import_dir": str(tmp_path / "import")}
+    order: list[str] = []
+    # the first time of each is its warm-up run (on a fresh server the slowest)
+    times = {"loadcsv": iter([20.0, 5.0, 6.0, 4.0]), "import": iter([30.0, 4.0, 3.0, 5.0]),
+             "import_commit_every": iter([30.0, 2.5, 2.0, 3.0])}
+
+    def run_step(step, env=None, **kwargs):
+        name = "import_commit_every" if kwargs.get("commit_every") else step
+        order.append(name)
+        seconds = next(times[name])
+        return {"seconds": seconds + 1.0, **({} if step == "loadcsv" else
+                                               {"write_seconds": seconds})}
+
+    monkeypatch.setattr(runner, "run_step", run_step)
+    results: dict = {}
+    runner.neo4j_import_and_loadcsv(results, 10_000, {}, "bolt://x", tmp_path, parts=False)
+    assert order == ["loadcsv", "import", "import_commit_every"] * 4
+    assert results["loadcsv_neo4j"]["runs_seconds"] == [6.0, 7.0, 5.0]
+    assert results["loadcsv_neo4j"]["seconds"] == 6.0
+    assert results["loadcsv_neo4j"]["warmup_seconds"] == 21.0
+    assert results["import_neo4j"]["write_seconds"] == 4.0
+    assert results["import_neo4j"]["warmup_seconds"] == 30.0
+    assert results["import_neo4j"]["write_vs_loadcsv"] == 6.0 / 4.0
+    assert results["import_neo4j_commit_every"]["write_vs_loadcsv"] == 6.0 / 2.5
