@@ -50,9 +50,9 @@ from bench.steps import LOADCSV_BATCH, RESULT_PREFIX
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
+HUGE = 1_000_000
 #: a run whose CPU time was stolen by the host this much or more is flagged in the table
 STEAL_WARNING = 0.05
-HUGE = 1_000_000
 
 #: (metric path, label, unit, comparison, target): the issue's targets (docs/performance.md).
 TARGETS = [
