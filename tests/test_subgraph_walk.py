@@ -1,15 +1,19 @@
 """``subgraph`` with a declarative expand rule (:class:`StopRule`) or none is one query on
 Neo4j; it must find exactly what the per-hop walk finds (any other callable still walks
-hop by hop), on the generated network and on awkward small cases (missing properties)."""
+hop by hop), on the generated network and on awkward small cases (missing properties).
+A walk told to leave nodes out (:class:`LeaveOut`) finds what it would find if they were
+not there."""
 
 from __future__ import annotations
 
+import doctest
 import random
 
 import pytest
 from click.testing import CliRunner
 from test_store_contract import tiny_network
 
+import inventory.graph.store
 from importers.core import import_paths
 from inventory.cli import cli
 from inventory.graph.network import (
@@ -21,7 +25,7 @@ from inventory.graph.network import (
     load_site_graph,
 )
 from inventory.graph.sqlite_store import SqliteStore
-from inventory.graph.store import GraphStore, Node, Rel, StopRule
+from inventory.graph.store import GraphStore, LeaveOut, Node, Rel, StopRule
 
 
 def plain(sub) -> tuple[dict, dict]:
@@ -91,6 +95,23 @@ def test_one_query_walk_equals_per_hop_walk_on_generated_network(generated):
 
 
 @pytest.mark.neo4j
+def test_walks_that_leave_out_the_other_sites_agree_on_generated_network(generated):
+    neo4j, sqlite = generated
+    sites = sorted(node.id for node in sqlite.iter_nodes("Site"))
+    for site in random.Random(5).sample(sites, 15):
+        others = LeaveOut("Site", keep=[site])
+        for seeds, hops, rule, types in _walks(sqlite, site):
+            one = plain(neo4j.subgraph(seeds, hops, expand=rule, rel_types=types,
+                                       leave_out=others))
+            hop = plain(neo4j.subgraph(seeds, hops, expand=rule and per_hop(rule),
+                                       rel_types=types, leave_out=others))
+            assert one == hop, (site, hops, rule)
+            assert one == plain(sqlite.subgraph(seeds, hops, expand=rule, rel_types=types,
+                                                leave_out=others))
+            assert all(k == ("Site", site) for k in one[0] if k[0] == "Site")
+
+
+@pytest.mark.neo4j
 def test_load_site_graph_same_on_both_stores(generated):
     neo4j, sqlite = generated
     sites = sorted(node.id for node in sqlite.iter_nodes("Site"))
@@ -142,3 +163,58 @@ def test_stop_rule_is_data():
         StopRule(("Room",), ("Room", {"kind); DROP": {"x"}}))
     with pytest.raises(Exception, match="label"):
         StopRule(("Room`",))
+
+
+def _with_other_sites():
+    """The awkward network and two more sites: S2 between P2 and P3 (P3 is reached only
+    through S2), and S3 with a customer device patched to E4."""
+    nodes, rels = _awkward()
+    nodes += [Node("Site", "S2", {"name": "another"}), Node("Site", "S3", {}),
+              Node("Point", "P3", {"name": "beyond S2"}),
+              Node("Equipment", "E5", {"layer": "CUSTOMER", "type": "ONU"})]
+    rels += [Rel("SEGMENT", "SEC-Y1", ("Point", "P2"), ("Site", "S2")),
+             Rel("SEGMENT", "SEC-Y2", ("Site", "S2"), ("Point", "P3")),
+             Rel("LOCATED_AT", "LOC-Y3", ("Equipment", "E5"), ("Site", "S3")),
+             Rel("PATCH", "PATCH-Y4", ("Equipment", "E5"), ("Equipment", "E4"))]
+    return nodes, rels
+
+
+LEAVE_OUTS = [LeaveOut("Site"), LeaveOut("Site", keep=["S2"]), LeaveOut("Point", keep=["P1"])]
+# the last one walks through sites, so that a site left out is seen not to be walked through
+WALK_RULES = [None, CUSTOMER_SIDE, StopRule(("Room", "Point", "Equipment", "Site"))]
+
+
+@pytest.mark.parametrize("leave_out", LEAVE_OUTS, ids=range(len(LEAVE_OUTS)))
+def test_a_walk_that_leaves_nodes_out_finds_what_it_would_without_them(store, tmp_path,
+                                                                       leave_out):
+    nodes, rels = _with_other_sites()
+    store.upsert(nodes, rels)
+    for n, seeds in enumerate(([("Site", "S1")], [("Point", "P2")],
+                               [("Site", "S2"), ("Room", "R1")])):
+        # the oracle: the same network without the nodes left out (a seed always stays)
+        gone = {node.key for node in nodes if leave_out.with_seeds(seeds)(node.key)}
+        without = SqliteStore(tmp_path / f"without-{n}.db")
+        without.init()
+        without.upsert([node for node in nodes if node.key not in gone],
+                       [rel for rel in rels if rel.start not in gone and rel.end not in gone])
+        for rule in WALK_RULES:
+            for hops in (0, 1, 2, 5):
+                for types in (None, PHYSICAL_RELS):
+                    want = plain(without.subgraph(seeds, hops, expand=rule, rel_types=types))
+                    walk = (seeds, hops)
+                    assert plain(store.subgraph(*walk, expand=rule, rel_types=types,
+                                                leave_out=leave_out)) == want, (seeds, hops)
+                    callable_rule = rule and per_hop(rule)
+                    assert plain(store.subgraph(*walk, expand=callable_rule, rel_types=types,
+                                                leave_out=leave_out)) == want, (seeds, hops)
+                    assert plain(GraphStore.subgraph(store, *walk, expand=callable_rule,
+                                                     rel_types=types,
+                                                     leave_out=leave_out)) == want
+        without.close()
+    # the oracle is not empty-handed: S2 was left out of a walk that would have met it
+    assert ("Site", "S2") in store.subgraph([("Point", "P2")], 1).nodes
+
+
+def test_store_doctests():
+    result = doctest.testmod(inventory.graph.store)
+    assert result.failed == 0 and result.attempted > 0

@@ -22,6 +22,7 @@ from inventory.errors import InventoryError, NotFound, StoreUnavailable
 from inventory.graph.store import (
     GraphStore,
     Key,
+    LeaveOut,
     Node,
     Rel,
     StopRule,
@@ -153,6 +154,14 @@ def _rule_predicate(rule: StopRule, var: str, params: dict[str, Any]) -> str:
             stop.append(f"coalesce({var}.`{check_prop(label, name)}` IN ${param}, false)")
         clauses.append(f"NOT ({' AND '.join(stop)})")
     return " AND ".join(clauses)
+
+
+def _kept_predicate(rule: LeaveOut | None, var: str, params: dict[str, Any]) -> str:
+    """Node ``var`` is not left out by ``rule``, as a Cypher predicate ("" without one)."""
+    if rule is None:
+        return ""
+    params["keep"] = sorted(rule.keep)
+    return f"NOT ({var}:`{check_label(rule.label)}` AND NOT {var}.id IN $keep)"
 
 
 def _one_line(exc: object) -> str:
@@ -662,7 +671,8 @@ class Neo4jStore(GraphStore):
     @_translate_errors
     def subgraph(self, seeds: Iterable[Key], hops: int,
                  expand: Callable[[Node], bool] | None = None,
-                 rel_types: Iterable[str] | None = None) -> Subgraph:
+                 rel_types: Iterable[str] | None = None,
+                 leave_out: LeaveOut | None = None) -> Subgraph:
         """:meth:`GraphStore.subgraph`. Without ``expand`` or with a
         :class:`~inventory.graph.store.StopRule`, the whole walk is one query (the server's
         breadth-first variable-length expand, the rule inlined as its per-step predicate);
@@ -671,12 +681,15 @@ class Neo4jStore(GraphStore):
         for label, element_id in dict.fromkeys(seeds):
             by_label.setdefault(check_label(label), []).append(element_id)
         types = None if rel_types is None else sorted({check_rel_type(t) for t in rel_types})
+        if leave_out is not None:
+            leave_out = leave_out.with_seeds(
+                (label, i) for label, ids in by_label.items() for i in ids)
         if expand is None or isinstance(expand, StopRule):
-            return self._walk(by_label, hops, expand, types)
-        return self._walk_per_hop(by_label, hops, expand, types)
+            return self._walk(by_label, hops, expand, types, leave_out)
+        return self._walk_per_hop(by_label, hops, expand, types, leave_out)
 
     def _walk(self, by_label: dict[str, list[str]], hops: int, rule: StopRule | None,
-              types: list[str] | None) -> Subgraph:
+              types: list[str] | None, leave_out: LeaveOut | None) -> Subgraph:
         """The walk in one query. The nodes expanded are the seeds and every node reachable
         from a seed in at most ``hops - 1`` steps through nodes the rule expands; the result
         is them, their neighbours and their relationships: what the per-hop walk finds."""
@@ -695,12 +708,16 @@ class Neo4jStore(GraphStore):
             query += "WITH collect(s) AS xs, [] AS rs, [] AS ms "
         else:
             if hops > 1:
-                where = "" if rule is None else " WHERE " + _rule_predicate(rule, "b", params)
+                steps = [] if rule is None else [_rule_predicate(rule, "b", params)]
+                if leave_out is not None:  # nor through a node left out
+                    steps.append(_kept_predicate(leave_out, "b", params))
+                where = f" WHERE {' AND '.join(steps)}" if steps else ""
                 query += f"MATCH (s) ((a)-[{rel}]-(b){where}){{0,{hops - 1}}} (x) "
             else:
                 query += "WITH s AS x "
+            kept = _kept_predicate(leave_out, "m", params)
             query += (f"WITH collect(DISTINCT x) AS xs UNWIND xs AS x "
-                      f"OPTIONAL MATCH (x)-[r{rel}]-(m) "
+                      f"OPTIONAL MATCH (x)-[r{rel}]-(m){kept and ' WHERE ' + kept} "
                       "WITH xs, collect(DISTINCT r) AS rs, collect(DISTINCT m) AS ms ")
         # Rows of plain values, not node and relationship entities: the driver builds those
         # in Python (most of a walk's client CPU), plain lists are decoded in one go.
@@ -727,8 +744,12 @@ class Neo4jStore(GraphStore):
         return graph
 
     def _walk_per_hop(self, by_label: dict[str, list[str]], hops: int,
-                      expand: Callable[[Node], bool], types: list[str] | None) -> Subgraph:
+                      expand: Callable[[Node], bool], types: list[str] | None,
+                      leave_out: LeaveOut | None) -> Subgraph:
         """The walk for an arbitrary ``expand`` callable: one query per hop, by element id."""
+        params: dict[str, Any] = {}
+        kept = _kept_predicate(leave_out, "m", params)
+        kept = f"AND {kept} " if kept else ""
 
         def work(tx: ManagedTransaction) -> Subgraph:
             graph = Subgraph()
@@ -748,13 +769,13 @@ class Neo4jStore(GraphStore):
                     break
                 records = list(_run(
                     tx, "UNWIND $eids AS eid MATCH (n) WHERE elementId(n) = eid "
-                    "MATCH (n)-[r]-(m) WHERE $types IS NULL OR type(r) IN $types "
-                    "WITH DISTINCT r, m "
+                    f"MATCH (n)-[r]-(m) WHERE ($types IS NULL OR type(r) IN $types) "
+                    f"{kept}WITH DISTINCT r, m "
                     "RETURN elementId(r) AS rid, type(r) AS type, r.id AS id, "
                     "properties(r) AS props, elementId(startNode(r)) AS s, "
                     "elementId(endNode(r)) AS e, elementId(m) AS mid, "
                     "labels(m)[0] AS m_label, m.id AS m_id, properties(m) AS m_props",
-                    eids=frontier, types=types))
+                    eids=frontier, types=types, **params))
                 new: list[tuple[str, Node]] = []
                 for rec in records:
                     if rec["mid"] not in key_of:

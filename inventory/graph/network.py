@@ -38,7 +38,7 @@ from typing import Any
 import networkx as nx
 
 from inventory.errors import NotFound
-from inventory.graph.store import GraphStore, Key, Node, Rel, StopRule
+from inventory.graph.store import GraphStore, Key, LeaveOut, Node, Rel, StopRule
 from inventory.model import ACCESS_NODE_TYPES, PASSIVE_EQUIPMENT
 
 #: Labels that become graph nodes; the others are kept as lookup tables or ignored.
@@ -199,7 +199,12 @@ def _read_site_graph(store: GraphStore, site_ids: list[str], hops: int,
                      uplink_hops: int) -> tuple[list[Node], list[Rel]]:
     """The nodes and relationships :func:`load_site_graph` builds its graph from."""
     seeds: list[Key] = [("Site", s) for s in site_ids]
-    first = store.subgraph(seeds, 1, rel_types=PHYSICAL_RELS)
+    # Every other site is where a walk would stop (none goes through a site): a leaf that no
+    # route of these sites reaches. Around a busy access room there are hundreds of them
+    # (one 10,000-site audit batch of the 100k bench network met 42,000), so no walk
+    # reads them.
+    others = LeaveOut("Site", keep=site_ids)
+    first = store.subgraph(seeds, 1, rel_types=PHYSICAL_RELS, leave_out=others)
     # The walk holds its seeds: the sites themselves come with it (one read less).
     found = {s: first.nodes[("Site", s)] for s in site_ids if ("Site", s) in first.nodes}
     for site_id in site_ids:
@@ -207,7 +212,8 @@ def _read_site_graph(store: GraphStore, site_ids: list[str], hops: int,
             raise NotFound("Site", site_id)
     seeds += [k for k in first.nodes if k[0] == "Equipment"
               and first.nodes[k].props.get("layer") == "CUSTOMER"]
-    near = store.subgraph(seeds, hops, expand=CUSTOMER_SIDE, rel_types=PHYSICAL_RELS)
+    near = store.subgraph(seeds, hops, expand=CUSTOMER_SIDE, rel_types=PHYSICAL_RELS,
+                          leave_out=others)
     nodes = dict(near.nodes)
     rels = dict(near.rels)
     seed_set = set(seeds)  # a batch of many sites has thousands of seeds
@@ -215,27 +221,22 @@ def _read_site_graph(store: GraphStore, site_ids: list[str], hops: int,
              and (_is_access_node(n.props)
                   or (n.label == "Room" and n.props.get("kind") in _STOP_ROOM_KINDS))]
     if stops:
-        around = store.subgraph(stops, 1, rel_types=PHYSICAL_RELS)
+        around = store.subgraph(stops, 1, rel_types=PHYSICAL_RELS, leave_out=others)
         nodes.update(around.nodes)
         rels.update(around.rels)
         ans = [k for k, n in nodes.items() if k[0] == "Equipment" and _is_access_node(n.props)]
         if ans:
             up = store.subgraph(ans, uplink_hops, expand=UPLINK_ONLY,
-                                rel_types=PHYSICAL_RELS)
+                                rel_types=PHYSICAL_RELS, leave_out=others)
             nodes.update(up.nodes)
             rels.update(up.rels)
             aggs = [k for k, n in up.nodes.items() if n.label == "Room"
                     and n.props.get("kind") in _AGG_ROOM_KINDS]
             if aggs:  # their equipment, to know the aggregation layer is there
-                agg_around = store.subgraph(aggs, 1, rel_types=PHYSICAL_RELS)
+                agg_around = store.subgraph(aggs, 1, rel_types=PHYSICAL_RELS,
+                                            leave_out=others)
                 nodes.update(agg_around.nodes)
                 rels.update(agg_around.rels)
-    # Every other site is where a walk stopped (none goes through a site): a leaf that no
-    # route of these sites reaches. Around a busy access room there are hundreds of them
-    # (one 10,000-site audit batch of the 100k bench network read 42,000 more sites), so
-    # they are dropped, with their relationships, before the graph is built.
-    nodes = {k: n for k, n in nodes.items() if k[0] != "Site" or k in seed_set}
-    rels = {k: r for k, r in rels.items() if r.start in nodes and r.end in nodes}
     cables, ducts = _referenced(rels.values())
     customers = {n.props.get("customer_id") for n in found.values()} - {None}
     # One read for the three labels (one round trip on Neo4j instead of three).

@@ -26,6 +26,7 @@ from inventory.errors import InventoryError, NotFound, StoreUnavailable
 from inventory.graph.store import (
     GraphStore,
     Key,
+    LeaveOut,
     Node,
     Rel,
     Subgraph,
@@ -629,16 +630,22 @@ class SqliteStore(GraphStore):
 
     def subgraph(self, seeds: Iterable[Key], hops: int,
                  expand: Callable[[Node], bool] | None = None,
-                 rel_types: Iterable[str] | None = None) -> Subgraph:
+                 rel_types: Iterable[str] | None = None,
+                 leave_out: LeaveOut | None = None) -> Subgraph:
         """:meth:`GraphStore.subgraph`, walked on row ids: per hop one query for the
         relationships of the frontier and one for the nodes not read yet (the generic
         version looks every frontier key up again and re-reads both ends of every
-        relationship; for ``load_site_graph`` that was most of the time)."""
+        relationship; for ``load_site_graph`` that was most of the time). A node left
+        out is known by its label and id: its properties and its relationships' are
+        never decoded."""
         graph = Subgraph()
         by_nid: dict[int, Node] = {}
+        gone: set[int] = set()  # nids left out
         by_label: dict[str, list[str]] = {}
-        for label, element_id in dict.fromkeys(seeds):
+        seed_keys = list(dict.fromkeys(seeds))
+        for label, element_id in seed_keys:
             by_label.setdefault(check_label(label), []).append(element_id)
+        left_out = None if leave_out is None else leave_out.with_seeds(seed_keys)
         frontier: list[int] = []
         for label, ids in by_label.items():
             for part in _chunks(ids):
@@ -666,16 +673,19 @@ class SqliteStore(GraphStore):
                     f"WHERE end_nid IN ({marks}){only}", [*part, *types, *part, *types])
             fresh = [row for row in rows if row[0] not in seen_rids]
             missing = list({nid for row in fresh for nid in (row[3], row[4])
-                            if nid not in by_nid})
+                            if nid not in by_nid and nid not in gone})
             new_nids: list[int] = []
             for part in _chunks(missing):
                 for nid, label, node_id, props in self._read(
                         f"SELECT nid, label, id, props FROM nodes WHERE nid IN "
                         f"({_marks(len(part))})", part):
+                    if left_out is not None and left_out((label, node_id)):
+                        gone.add(nid)
+                        continue
                     by_nid[nid] = Node(label, node_id, _decode(props))
                     new_nids.append(nid)
             for rid, rel_type, rel_id, start, end, props in fresh:
-                if rid in seen_rids:
+                if rid in seen_rids or start in gone or end in gone:
                     continue
                 seen_rids.add(rid)
                 graph.rels[(rel_type, rel_id)] = Rel(rel_type, rel_id, by_nid[start].key,

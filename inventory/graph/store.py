@@ -228,6 +228,36 @@ class StopRule:
                        for label, props in self.stops)
 
 
+@dataclass(frozen=True, init=False)
+class LeaveOut:
+    """Nodes that :meth:`GraphStore.subgraph` neither reads nor walks through, nor reads the
+    relationships of: every node of ``label`` but the walk's seeds and the ``keep`` ids.
+
+    An audit batch's walks pass through busy access rooms with hundreds of other sites
+    hanging off each (42,000 in one 10,000-site batch of the 100k bench network), sites no
+    route of the batch reaches: ``LeaveOut("Site", keep=batch)`` spares reading them.
+
+    >>> rule = LeaveOut("Site", keep=["S1"])
+    >>> rule(("Site", "S2")), rule(("Site", "S1")), rule(("Room", "R1"))
+    (True, False, False)
+    """
+
+    label: str
+    keep: frozenset[str]
+
+    def __init__(self, label: str, keep: Iterable[str] = ()) -> None:
+        object.__setattr__(self, "label", check_label(label))
+        object.__setattr__(self, "keep", frozenset(keep))
+
+    def __call__(self, key: Key) -> bool:
+        """Whether the node ``key`` is left out (seeds aside: the walk keeps those)."""
+        return key[0] == self.label and key[1] not in self.keep
+
+    def with_seeds(self, seeds: Iterable[Key]) -> LeaveOut:
+        """The same rule keeping the seeds of its label too."""
+        return LeaveOut(self.label, self.keep | {i for label, i in seeds if label == self.label})
+
+
 class GraphStore(ABC):
     """The contract. Implementations: :class:`~inventory.graph.sqlite_store.SqliteStore`
     (embedded default) and :class:`~inventory.graph.neo4j_store.Neo4jStore`."""
@@ -351,17 +381,20 @@ class GraphStore(ABC):
 
     def subgraph(self, seeds: Iterable[Key], hops: int,
                  expand: Callable[[Node], bool] | None = None,
-                 rel_types: Iterable[str] | None = None) -> Subgraph:
+                 rel_types: Iterable[str] | None = None,
+                 leave_out: LeaveOut | None = None) -> Subgraph:
         """Everything within ``hops`` relationships of the seeds, breadth first.
 
         ``expand(node)`` may refuse to go on from a node that is not a seed (for example
         from another customer's site); the node itself is still included. ``rel_types``, when
         given, limits the walk to relationships of those types (e.g. the physical ones, so
-        that an access node's circuits are not read).
+        that an access node's circuits are not read). ``leave_out`` names nodes the walk
+        does not read at all (nor their relationships, nor what lies beyond them).
         """
         types = None if rel_types is None else frozenset(rel_types)
         graph = Subgraph()
         seed_keys = list(dict.fromkeys(seeds))
+        left_out = None if leave_out is None else leave_out.with_seeds(seed_keys)
         by_label: dict[str, list[str]] = {}
         for label, element_id in seed_keys:
             by_label.setdefault(check_label(label), []).append(element_id)
@@ -377,6 +410,10 @@ class GraphStore(ABC):
                 rels = [rel for rel in rels if rel.type in types]
                 ends = {k for rel in rels for k in (rel.start, rel.end)}
                 nodes = [node for node in nodes if node.key in ends]
+            if left_out is not None:  # read here, then dropped: the stores' own do better
+                gone = {node.key for node in nodes if left_out(node.key)}
+                nodes = [node for node in nodes if node.key not in gone]
+                rels = [rel for rel in rels if rel.start not in gone and rel.end not in gone]
             for rel in rels:
                 graph.rels[(rel.type, rel.id)] = rel
             frontier = []
