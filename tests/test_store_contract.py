@@ -601,13 +601,14 @@ def test_neo4j_write_lets_go_of_its_rows_when_its_transaction_is_over(neo4j_stor
     assert kept == []
 
 
-def _commit_fails(monkeypatch, failing: int, error: Exception, applied: bool) -> None:
+def _commit_fails(monkeypatch, failing: int, error: Exception, applied: bool) -> list:
     """The driver's ``failing``-th commit from now raises ``error``, after the commit was
     done on the server (``applied``: its reply lost) or without it (the transaction is
-    rolled back as the driver does after an error)."""
+    rolled back as the driver does after an error). Returns a list that holds the error
+    once it has been raised."""
     from neo4j._sync.work.transaction import TransactionBase
 
-    commit, seen = TransactionBase._commit, []
+    commit, seen, raised = TransactionBase._commit, [], []
 
     def failing_commit(tx):
         seen.append(tx)
@@ -615,9 +616,11 @@ def _commit_fails(monkeypatch, failing: int, error: Exception, applied: bool) ->
             return commit(tx)
         if applied:
             commit(tx)
+        raised.append(error)
         raise error
 
     monkeypatch.setattr(TransactionBase, "_commit", failing_commit)
+    return raised
 
 
 @pytest.mark.neo4j
@@ -674,3 +677,41 @@ def test_neo4j_write_whose_commit_is_unconfirmed_is_not_done_again(neo4j_store, 
     assert unconfirmed.value.commit_unknown
     assert neo4j_store.count_nodes()["Site"] == 10
     assert neo4j_store.upsert(sites).unchanged["Site"] == 10
+
+
+@pytest.mark.neo4j
+@pytest.mark.parametrize("next_begin", ["ClientError", "ServiceUnavailable"])
+def test_neo4j_write_does_not_begin_again_after_an_unconfirmed_commit(neo4j_store, monkeypatch,
+                                                                     next_begin):
+    """After a commit answered with a transient error, a retry would begin a new
+    transaction: if that failed with a ClientError, the write was reported as refused
+    (nothing written) although its commit may have been applied; with the server gone, the
+    report came only after the driver's 15 s of reconnecting. No transaction is begun after
+    a commit that failed: the report is at once, and says the commit is unconfirmed."""
+    from neo4j._sync.work.session import Session
+    from neo4j.exceptions import Neo4jError, ServiceUnavailable
+
+    from inventory.errors import StoreUnavailable
+
+    sites = [Node("Site", f"S{i}", {"name": f"站点{i}"}) for i in range(10)]
+    failed = _commit_fails(monkeypatch, 1, Neo4jError._hydrate_neo4j(
+        code="Neo.TransientError.General.DatabaseUnavailable", message="stopping"),
+        applied=True)
+    begun_after = []
+    open_transaction = Session._open_transaction
+
+    def begin(session, *args, **kwargs):
+        if failed:  # the server stopping: the next BEGIN fails too
+            begun_after.append(next_begin)
+            raise (ServiceUnavailable("gone") if next_begin == "ServiceUnavailable" else
+                   Neo4jError._hydrate_neo4j(code="Neo.ClientError.Database.DatabaseNotFound",
+                                             message="no database"))
+        return open_transaction(session, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "_open_transaction", begin)
+    with pytest.raises(StoreUnavailable, match="did not confirm a commit") as unconfirmed:
+        neo4j_store.upsert(sites)
+    monkeypatch.undo()
+    assert unconfirmed.value.commit_unknown
+    assert begun_after == []
+    assert neo4j_store.count_nodes()["Site"] == 10

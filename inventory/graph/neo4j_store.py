@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 
-from neo4j import GraphDatabase, ManagedTransaction, Result
+from neo4j import GraphDatabase, ManagedTransaction, Result, Transaction
 from neo4j import exceptions as neo4j_errors
 
 from inventory.errors import InventoryError, NotFound, StoreUnavailable
@@ -85,7 +87,7 @@ class _ListParam(list):
 _SENT: ContextVar[list[_ListParam] | None] = ContextVar("_SENT", default=None)
 
 
-def _run(tx: ManagedTransaction, query: str, **params: Any) -> Result:
+def _run(tx: ManagedTransaction | Transaction, query: str, **params: Any) -> Result:
     """``tx.run`` with each list parameter a _ListParam: every statement of this store with
     a list goes through here."""
     lists = {k: _ListParam(v) for k, v in params.items() if isinstance(v, list)}
@@ -114,7 +116,7 @@ class _RelWrites(NamedTuple):
     moved: list[str]  # ids that now join other ends: deleted, then created (in new)
 
 
-def _empty_kinds(tx: ManagedTransaction, nodes: list[Node], rels: list[Rel]) -> set[str]:
+def _empty_kinds(tx: Transaction, nodes: list[Node], rels: list[Rel]) -> set[str]:
     """The labels and relationship types of these records that the store has none of
     (counts Neo4j keeps: no scan)."""
     labels = {n.label for n in nodes} | {end[0] for r in rels for end in (r.start, r.end)}
@@ -179,11 +181,6 @@ def _commit_unknown(uri: str, why: str) -> StoreUnavailable:
                             "may have been committed or not", commit_unknown=True)
 
 
-class _UnconfirmedCommit(Exception):
-    """Raised by a retry of a write whose commit was sent: not a driver error, so that the
-    driver stops retrying."""
-
-
 def _translate_errors(method: Callable) -> Callable:
     """Driver errors become the project's own, with one readable line."""
 
@@ -226,6 +223,11 @@ class Neo4jStore(GraphStore):
     # 254 against 502 sites/s at 1k, 1,157 against 1,082 at 10k)
     prefers_whole_reads = True
 
+    #: How long a transaction is tried again after transient errors (the driver's retries
+    #: of reads; writes retry themselves, see _execute_write), and the first wait between.
+    RETRY_SECONDS = 15.0
+    FIRST_RETRY_DELAY = 1.0
+
     def __init__(self, uri: str, user: str, password: str, database: str | None = None):
         self.uri = uri
         self.user = user
@@ -234,7 +236,7 @@ class Neo4jStore(GraphStore):
         try:
             self.driver = GraphDatabase.driver(uri, auth=(user, password),
                                                connection_timeout=10,
-                                               max_transaction_retry_time=15)
+                                               max_transaction_retry_time=self.RETRY_SECONDS)
         except (ValueError, neo4j_errors.ConfigurationError) as exc:
             raise StoreUnavailable(f"bad Neo4j address {uri!r}: {exc}") from None
         # The transaction of run_reads, per thread (a web server shares one store).
@@ -268,34 +270,44 @@ class Neo4jStore(GraphStore):
         with self._session() as session:
             return session.execute_read(work)
 
-    def _execute_write(self, work: Callable[[ManagedTransaction], T]) -> T:
-        """``work(tx)`` in a write transaction of its own, retried by the driver on transient
-        errors until its commit is sent. A commit that is not confirmed raises
-        StoreUnavailable with ``commit_unknown`` and is not done again: its write may be
-        done, and a retry would report it unchanged (or meet the id constraint)."""
+    def _execute_write(self, work: Callable[[Transaction], T]) -> T:
+        """``work(tx)`` in a write transaction of its own, done again after a transient
+        error (as the driver's ``execute_write`` would: up to RETRY_SECONDS, waits doubling
+        from FIRST_RETRY_DELAY) until its commit is sent. A commit answered with a
+        ClientError was refused: nothing of it was done, the error is raised as it is. A
+        commit answered otherwise, or not at all, raises StoreUnavailable with
+        ``commit_unknown`` at once and is not done again: its write may be done (a retry
+        would report it unchanged, or meet the id constraint).
+
+        The driver's ``execute_write`` retries a failed commit as well, so that the error
+        a caller saw could be its retry's (a ClientError of the next ``BEGIN``, taken for a
+        refusal), after up to RETRY_SECONDS of reconnecting to a server that had stopped.
+        """
         # A Neo4j that is stopping answers DatabaseUnavailable to a commit it has applied
-        # (6 server stops that hit a commit, 2026-12-03: applied every time), which the
-        # driver takes for transient; a lost connection leaves a commit unknown as well.
-        commit_sent = False
-
-        def attempt(tx: ManagedTransaction) -> T:
-            nonlocal commit_sent
-            if commit_sent:  # the driver retries: the commit before failed
-                raise _UnconfirmedCommit
-            result = work(tx)
-            commit_sent = True  # the driver commits when this returns
-            return result
-
-        try:
-            with self._session() as session:
-                return session.execute_write(attempt)
-        except _UnconfirmedCommit:
-            raise _commit_unknown(self.uri, "it answered the commit with an error") from None
-        except (neo4j_errors.DriverError, neo4j_errors.Neo4jError) as exc:
-            # a ClientError at the commit is a refusal: nothing of the write was done
-            if commit_sent and not isinstance(exc, neo4j_errors.ClientError):
-                raise _commit_unknown(self.uri, f"last error: {_one_line(exc)}") from None
-            raise
+        # (6 server stops that hit a commit, 2026-12-03: applied every time); a lost
+        # connection leaves a commit unknown as well.
+        started, delay = time.monotonic(), self.FIRST_RETRY_DELAY
+        while True:
+            try:
+                with self._session() as session:
+                    tx = session.begin_transaction()
+                    try:
+                        result = work(tx)
+                    except BaseException:
+                        tx.close()  # rolled back
+                        raise
+                    try:
+                        tx.commit()
+                    except neo4j_errors.ClientError:
+                        raise  # refused
+                    except (neo4j_errors.DriverError, neo4j_errors.Neo4jError) as exc:
+                        raise _commit_unknown(self.uri, _one_line(exc)) from None
+                    return result
+            except (neo4j_errors.DriverError, neo4j_errors.Neo4jError) as exc:
+                if not exc.is_retryable() or time.monotonic() - started > self.RETRY_SECONDS:
+                    raise
+            time.sleep(delay * random.uniform(0.8, 1.2))  # the driver's jitter
+            delay *= 2
 
     def _read(self, query: str, **params: Any) -> list[Any]:
         def work(tx: ManagedTransaction) -> list[Any]:
@@ -374,7 +386,7 @@ class Neo4jStore(GraphStore):
                     shared: _SharedWrite) -> WriteSummary:
         """Write these records (and removals) in one transaction."""
 
-        def work(tx: ManagedTransaction) -> tuple[WriteSummary, set[str]]:
+        def work(tx: Transaction) -> tuple[WriteSummary, set[str]]:
             summary = WriteSummary()  # fresh on every retry of the transaction
             # Labels and types the store held none of before this upsert (a first import):
             # their records are all new, so nothing of them is read before they are created.
@@ -427,7 +439,7 @@ class Neo4jStore(GraphStore):
         return summary
 
     @staticmethod
-    def _upsert_nodes(tx: ManagedTransaction, batch: list[Node], summary: WriteSummary,
+    def _upsert_nodes(tx: Transaction, batch: list[Node], summary: WriteSummary,
                       empty: set[str]) -> list[tuple[str, list[str], Result]]:
         """Write a batch of nodes; the unread results of its creates, with their ids."""
         creates = []
@@ -464,7 +476,7 @@ class Neo4jStore(GraphStore):
         return creates
 
     @staticmethod
-    def _plan_rels(tx: ManagedTransaction, batch: list[Rel], summary: WriteSummary,
+    def _plan_rels(tx: Transaction, batch: list[Rel], summary: WriteSummary,
                    empty: set[str], ends: dict[str, dict[str, str]]) -> list[_RelWrites]:
         """Read what a batch of relationships changes, writing nothing: per shape, the rows
         to create (their ends as elementIds), to update and the ids to delete (an id that
@@ -518,7 +530,7 @@ class Neo4jStore(GraphStore):
         return plan
 
     @staticmethod
-    def _update_rels(tx: ManagedTransaction, plan: list[_RelWrites]) -> None:
+    def _update_rels(tx: Transaction, plan: list[_RelWrites]) -> None:
         for rel_type, _, changed, moved in plan:
             if moved:
                 _run(tx, "UNWIND $ids AS id " + _match_rel(rel_type, "id") + "DELETE r",
@@ -528,7 +540,7 @@ class Neo4jStore(GraphStore):
                      "SET r = row.props", rows=changed).consume()
 
     @staticmethod
-    def _create_rels(tx: ManagedTransaction, plan: list[_RelWrites]) -> list[Result]:
+    def _create_rels(tx: Transaction, plan: list[_RelWrites]) -> list[Result]:
         """Send the creates of a batch's plan; their unread results."""
         results = []
         for rel_type, new, _, _ in plan:
@@ -550,7 +562,7 @@ class Neo4jStore(GraphStore):
                 [(check_rel_type(t), element_id) for t, element_id in rels])
 
     @staticmethod
-    def _delete(tx: ManagedTransaction, node_keys: list[Key],
+    def _delete(tx: Transaction, node_keys: list[Key],
                 rel_keys: list[tuple[str, str]]) -> int:
         deleted = 0
         for rel_type, rel_id in rel_keys:
