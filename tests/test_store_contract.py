@@ -680,6 +680,36 @@ def test_neo4j_write_whose_commit_is_unconfirmed_is_not_done_again(neo4j_store, 
 
 
 @pytest.mark.neo4j
+def test_neo4j_write_is_done_again_after_a_transient_error_before_its_commit(neo4j_store,
+                                                                            monkeypatch):
+    """A transient error while the write's statements run (a deadlock, a leader switch):
+    nothing was committed, so the whole transaction is done again, and its counts are the
+    second attempt's alone."""
+    from neo4j import Transaction
+    from neo4j.exceptions import Neo4jError
+
+    run, calls, raised = Transaction.run, [], []
+
+    def run_failing_once(tx, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3 and not raised:
+            raised.append(1)
+            raise Neo4jError._hydrate_neo4j(
+                code="Neo.TransientError.Transaction.DeadlockDetected", message="test")
+        return run(tx, *args, **kwargs)
+
+    monkeypatch.setattr(Transaction, "run", run_failing_once)
+    monkeypatch.setattr(type(neo4j_store), "FIRST_RETRY_DELAY", 0.01)
+    nodes, rels = tiny_network()
+    summary = neo4j_store.upsert(nodes, rels)
+    monkeypatch.undo()
+    assert raised
+    assert summary.created["Equipment"] == 2 and summary.created["SEGMENT"] == 2
+    assert sum(summary.unchanged.values()) == 0
+    assert neo4j_store.count_nodes()["Equipment"] == 2
+
+
+@pytest.mark.neo4j
 @pytest.mark.parametrize("next_begin", ["ClientError", "ServiceUnavailable"])
 def test_neo4j_write_does_not_begin_again_after_an_unconfirmed_commit(neo4j_store, monkeypatch,
                                                                      next_begin):

@@ -288,6 +288,7 @@ class Neo4jStore(GraphStore):
         # connection leaves a commit unknown as well.
         started, delay = time.monotonic(), self.FIRST_RETRY_DELAY
         while True:
+            committed = False
             try:
                 with self._session() as session:
                     tx = session.begin_transaction()
@@ -302,8 +303,11 @@ class Neo4jStore(GraphStore):
                         raise  # refused
                     except (neo4j_errors.DriverError, neo4j_errors.Neo4jError) as exc:
                         raise _commit_unknown(self.uri, _one_line(exc)) from None
-                    return result
+                    committed = True
+                return result
             except (neo4j_errors.DriverError, neo4j_errors.Neo4jError) as exc:
+                if committed:  # closing the session failed: the write is done all the same
+                    return result
                 if not exc.is_retryable() or time.monotonic() - started > self.RETRY_SECONDS:
                     raise
             time.sleep(delay * random.uniform(0.8, 1.2))  # the driver's jitter
