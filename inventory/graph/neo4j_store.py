@@ -219,8 +219,9 @@ def _translate_errors(method: Callable) -> Callable:
 
 
 class Neo4jStore(GraphStore):
-    # the audit's batches read no faster than the whole network here (bench, 2026-11-25:
-    # 254 against 502 sites/s at 1k, 1,157 against 1,082 at 10k)
+    # the audit's batches read no faster than the whole network here, or not for long
+    # (2026-12-03, 2 workers against 1: 1,279–1,474 against 1,835–1,972 sites/s at 1k,
+    # 2,647–2,784 against 2,271–2,390 at 10k for twice the memory, as fast at 100k)
     prefers_whole_reads = True
 
     #: How long a transaction is tried again after transient errors (the driver's retries
