@@ -7,7 +7,8 @@ itself after its imports, so interpreter start-up is never counted.
 Steps: ``import`` (into SQLite or Neo4j, via :func:`importers.core.import_paths`), ``loadcsv``
 (Neo4j's own LOAD CSV of the same records), ``audit`` (load_network + audit), ``check``
 (load_site_graph + check for random sites), ``impact`` (store_impact for the busiest trunk
-duct).
+duct); ``floor``, not in the bench's run (docs/performance.md): what an import that checked
+nothing would take.
 """
 
 from __future__ import annotations
@@ -117,6 +118,52 @@ def step_import(store: str, data: str, parts: bool = False,
             "check_seconds": seconds - write["seconds"],
             "records_per_s": records / seconds, "rows_per_s": rows_read / seconds,
             "write_records_per_s": records / write["seconds"] if write["seconds"] else None}
+
+
+def step_floor(store: str, data: str) -> dict[str, Any]:
+    """The floor of an import into SQLite: the CSV files read into records with no check
+    at all (each row a record of its cells as they are), plus the write of the real records.
+
+    What a faster check could reach: an import that checked nothing would still take
+    ``floor_seconds``. The real check runs too, timed apart (``check_seconds``), for the
+    records that are written."""
+    import io
+
+    from importers.readers import decode
+    from importers.spec import REL_OF_ENTITY, entity_for_name
+    from inventory.gcpause import gc_paused
+    from inventory.graph.store import Node
+
+    wipe(store)
+    files = sorted(Path(data).glob("*.csv"))
+    with gc_paused():  # as `inventory import` runs it
+        started = time.perf_counter()
+        bare, rows = [], 0
+        for path in files:
+            entity = entity_for_name(path.name)
+            kind = entity.label or REL_OF_ENTITY[entity.key]
+            text, _ = decode(path.read_bytes())
+            reader = csv.reader(io.StringIO(text, newline=""))
+            headers = next(reader)
+            bare += [Node(kind, cells[0], dict(zip(headers, cells))) for cells in reader]
+        read_seconds = time.perf_counter() - started
+        rows = len(bare)
+        del bare
+        started = time.perf_counter()
+        nodes, rels = _records(data)
+        check_seconds = time.perf_counter() - started
+        target = open_bench_store(store)
+        target.init()
+        started = time.perf_counter()
+        target.upsert(nodes, rels)
+        write_seconds = time.perf_counter() - started
+        target.close()
+    records = len(nodes) + len(rels)
+    floor = read_seconds + write_seconds
+    return {"rows_read": rows, "records": records, "read_seconds": read_seconds,
+            "check_seconds": check_seconds, "write_seconds": write_seconds,
+            "floor_seconds": floor, "floor_records_per_s": records / floor,
+            "records_per_s": records / (check_seconds + write_seconds)}
 
 
 def _records(data: str):
@@ -333,7 +380,7 @@ def step_impact(store: str) -> dict[str, Any]:
 
 
 STEPS = {"import": step_import, "loadcsv": step_loadcsv, "audit": step_audit,
-         "check": step_check, "impact": step_impact}
+         "check": step_check, "impact": step_impact, "floor": step_floor}
 
 
 def main(argv: list[str]) -> int:

@@ -161,3 +161,23 @@ def test_neo4j_comparison_leaves_out_a_warm_up_round(tmp_path: Path, monkeypatch
     assert results["import_neo4j"]["warmup_seconds"] == 30.0
     assert results["import_neo4j"]["write_vs_loadcsv"] == 6.0 / 4.0
     assert results["import_neo4j_commit_every"]["write_vs_loadcsv"] == 6.0 / 2.5
+
+
+def test_the_floor_step_reads_every_row_and_writes_what_the_import_writes(tmp_path: Path,
+                                                                         monkeypatch) -> None:
+    """``floor`` (docs/performance.md): every CSV row read with no check, and the write of
+    the very records an import writes, into a store like the import's."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench.steps import step_floor, step_import
+    from importers.generate import generate
+    from inventory.graph.store import open_store
+
+    data = tmp_path / "export"
+    generate(data, sites=40, seed=5)
+    imported, floored = str(tmp_path / "imported.db"), str(tmp_path / "floor.db")
+    expected = step_import(imported, str(data))
+    result = step_floor(floored, str(data))
+    assert result["rows_read"] == expected["rows_read"]
+    assert result["records"] == expected["records"]
+    assert result["floor_seconds"] == result["read_seconds"] + result["write_seconds"]
+    assert open_store(floored).digest() == open_store(imported).digest()
