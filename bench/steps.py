@@ -138,7 +138,7 @@ def step_floor(store: str, data: str) -> dict[str, Any]:
     files = sorted(Path(data).glob("*.csv"))
     with gc_paused():  # as `inventory import` runs it
         started = time.perf_counter()
-        bare, rows = [], 0
+        bare: list[Node] = []
         for path in files:
             entity = entity_for_name(path.name)
             kind = entity.label or REL_OF_ENTITY[entity.key]
