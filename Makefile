@@ -10,7 +10,7 @@ PORT   ?= 8000
 .PHONY: setup demo test test-fast bench neo4j-start neo4j-stop lint clean
 
 # A virtualenv with the package and its dev tools; redone only when pyproject.toml changes.
-$(BIN)/inventory: pyproject.toml
+$(BIN)/inventory: pyproject.toml setup.py importers/_fastimport.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"

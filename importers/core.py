@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from importers import fast
 from importers.build import Builder
 from importers.readers import Table, input_size, read_paths
 from inventory.errors import ImportRowError, StoreUnavailable, ValidationError
@@ -115,6 +116,11 @@ def _import_paths(store: GraphStore, paths: Iterable[str | Path], dry_run: bool,
         store.init()  # like `inventory init`: a new store file just works
     # what the check reads must still hold when it is written (another import meanwhile?)
     version = None if dry_run else store.version()
+    # a clean first load into SQLite: compiled, or nothing done (importers.fast)
+    if not dry_run and commit_every is None and \
+            fast.try_import(store, paths, default_crs, version, progress, report):
+        report.seconds = time.perf_counter() - started
+        return report
     nodes, rels = _check(store, paths, default_crs, progress, report)
     if report.errors:
         report.seconds = time.perf_counter() - started

@@ -175,11 +175,17 @@ class _BulkInserter:
         the first: with ``bulk_sql`` from JSON, or one by one with ``row_sql``."""
         text = orjson.dumps(rows).decode()  # a str: SQLite takes bytes for a BLOB (JSONB)
         if "\\u0000" in text:  # SQLite's JSON ends a text at a NUL: bind those rows as they are
-            job = self.pool.submit(self._run, self.db.executemany, row_sql,
-                                   [(row[0], *same, *row[1:]) for row in rows])
+            self._submit(self.db.executemany, row_sql, [(row[0], *same, *row[1:]) for row in rows])
         else:
-            job = self.pool.submit(self._run, self.db.execute, bulk_sql, (*same, text))
-        self.pending.append(job)
+            self.insert_text(bulk_sql, text, *same)
+
+    def insert_text(self, bulk_sql: str, text: str, *same: Any) -> None:
+        """Insert the rows of ``text``, a JSON array (with no NUL character in it)."""
+        self._submit(self.db.execute, bulk_sql, (*same, text))
+
+    def _submit(self, method: Callable[[str, Any], sqlite3.Cursor], sql: str,
+                params: Any) -> None:
+        self.pending.append(self.pool.submit(self._run, method, sql, params))
         while len(self.pending) > 2:
             self.pending.popleft().result()
 
@@ -334,18 +340,13 @@ class SqliteStore(GraphStore):
             check_rel(rel)
         self._read("SELECT 1 FROM nodes LIMIT 1")  # a clear message when not initialised
         with self._write() as db, self._cache(db, len(node_list) + len(rel_list)):
-            if expect_version is not None and self.version() != expect_version:
-                raise InventoryError(
-                    f"{self.path} changed while this import was being checked (another "
-                    "import?); nothing was written: run it again")
+            self._check_version(expect_version)
             # Into an empty store everything is new: no reads of what is stored, and the
             # secondary indexes are built once at the end (same transaction, so a failed
             # or killed import leaves them as they were).
-            empty = not db.execute("SELECT EXISTS (SELECT 1 FROM nodes) "
-                                   "OR EXISTS (SELECT 1 FROM rels)").fetchone()[0]
+            empty = self._empty(db)
             if empty:
-                for name in INDEXES:
-                    db.execute(f"DROP INDEX IF EXISTS {name}")
+                self._drop_indexes(db)
             # New rows get the ids SQLite would give them one by one (max + 1, in order),
             # given here so that they are known without reading them back.
             last_nid = db.execute("SELECT max(nid) FROM nodes").fetchone()[0] or 0
@@ -368,9 +369,63 @@ class SqliteStore(GraphStore):
                     bulk.close()
             summary.deleted = self._delete(db, remove, remove_rels)
             if empty:
-                for name, on in INDEXES.items():
-                    db.execute(f"CREATE INDEX {name} ON {on}")
+                self._create_indexes(db)
         return summary
+
+    def load_new(self, produce: Callable[[Callable[[str, str, str, int], None]], None],
+                 records: int, expect_version: int | None = None) -> WriteSummary | None:
+        """A first load, from rows already encoded (importers.fast): what ``upsert`` does
+        into an empty store, in one transaction; None, and nothing written, when the store
+        is not empty.
+
+        ``produce(emit)`` calls ``emit(kind, name, text, n)`` for each batch: ``kind`` is
+        "nodes" (``name`` the label), "rels" (the type) or "refs" (the rel_refs rows of the
+        relationships before); ``text`` the JSON array of its bulk statement's rows (nid,
+        id, props / rid, id, start nid, end nid, props / rid, key, value), new ids
+        numbered from 1 in order; ``n`` the records in it. ``records``: how many in all.
+        """
+        summary = WriteSummary()
+        self._read("SELECT 1 FROM nodes LIMIT 1")  # a clear message when not initialised
+        with self._write() as db, self._cache(db, records):
+            self._check_version(expect_version)
+            if not self._empty(db):
+                return None
+            self._drop_indexes(db)
+            bulk = _BulkInserter(db)
+            statements = {"nodes": _BULK_NODES, "rels": _BULK_RELS, "refs": _BULK_REFS}
+
+            def emit(kind: str, name: str, text: str, n: int) -> None:
+                bulk.insert_text(statements[kind], text, *((name,) if kind != "refs" else ()))
+                if n:
+                    summary.created[name] += n
+
+            try:
+                produce(emit)
+            finally:
+                bulk.close()
+            self._create_indexes(db)
+        return summary
+
+    def _check_version(self, expect_version: int | None) -> None:
+        if expect_version is not None and self.version() != expect_version:
+            raise InventoryError(
+                f"{self.path} changed while this import was being checked (another "
+                "import?); nothing was written: run it again")
+
+    @staticmethod
+    def _empty(db: sqlite3.Connection) -> bool:
+        return not db.execute("SELECT EXISTS (SELECT 1 FROM nodes) "
+                              "OR EXISTS (SELECT 1 FROM rels)").fetchone()[0]
+
+    @staticmethod
+    def _drop_indexes(db: sqlite3.Connection) -> None:
+        for name in INDEXES:
+            db.execute(f"DROP INDEX IF EXISTS {name}")
+
+    @staticmethod
+    def _create_indexes(db: sqlite3.Connection) -> None:
+        for name, on in INDEXES.items():
+            db.execute(f"CREATE INDEX {name} ON {on}")
 
     @staticmethod
     @contextmanager
