@@ -1,0 +1,251 @@
+"""The compiled fast path of a first import (importers.fast) writes the very store, and
+reports the very report, that the Python importer does; where it is not sure, it gives up
+and the Python importer runs.
+
+Each test imports the same export twice, into new SQLite stores: once as ``import_paths``
+does (the fast path first), once with the fast path off, and compares the two stores
+(``iterdump``, byte for byte) and the two reports.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import sqlite3
+import unicodedata
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from importers import core, fast
+from inventory.cli import cli
+from inventory.graph.sqlite_store import SqliteStore
+
+DATA = Path(__file__).parent / "data"
+
+def _import(path: Path, store_file: Path, enabled: bool, monkeypatch) -> tuple[bool, dict, str]:
+    """(whether the fast path wrote it, the report without its time, the store's digest)."""
+    used = []
+    real = fast.try_import
+
+    def spy(*args, **kwargs):
+        used.append(real(*args, **kwargs))
+        return used[-1]
+
+    monkeypatch.setattr(fast, "ENABLED", enabled)
+    monkeypatch.setattr(fast, "try_import", spy)
+    store = SqliteStore(store_file)
+    try:
+        report = core.import_paths(store, [path]).as_dict()
+    finally:
+        store.close()
+    report.pop("seconds")
+    db = sqlite3.connect(store_file)
+    try:
+        digest = hashlib.sha256("\n".join(db.iterdump()).encode()).hexdigest()
+    finally:
+        db.close()
+    return bool(used and used[-1]), report, digest
+
+
+def _both(path: Path, tmp_path: Path, monkeypatch) -> tuple[bool, dict]:
+    """Import both ways; assert the same store and report; (fast path used, report)."""
+    used, report, digest = _import(path, tmp_path / "fast.db", True, monkeypatch)
+    unused, python_report, python_digest = _import(path, tmp_path / "python.db", False,
+                                                   monkeypatch)
+    assert not unused
+    assert report == python_report
+    assert digest == python_digest
+    return used, report
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("generated") / "export"
+    result = CliRunner().invoke(cli, ["generate", "--sites", "150", "--seed", "11", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    dst.mkdir()
+    for f in src.glob("*.csv"):
+        (dst / f.name).write_bytes(f.read_bytes())
+    return dst
+
+
+def _edit(folder: Path, name: str, change, encoding: str = "utf-8") -> None:
+    """Rewrite one CSV with ``change(header, rows)`` (csv.writer: CRLF, quotes as needed)."""
+    path = folder / name
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        header, *rows = list(csv.reader(f))
+    change(header, rows)
+    with path.open("w", encoding=encoding, newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+
+
+def test_the_compiled_module_is_built():
+    # CI builds it (pip install -e .); without it every import silently takes Python
+    assert fast._fastimport is not None
+
+
+def test_a_generated_export_takes_the_fast_path_to_the_same_store(generated, tmp_path,
+                                                                   monkeypatch):
+    used, report = _both(generated, tmp_path, monkeypatch)
+    assert used and report["written"] and report["ok"]
+    assert {row["entity"] for row in report["summary"]} >= {"Site", "SEGMENT", "SERVED_BY"}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_other_generated_exports_too(seed, tmp_path, monkeypatch):
+    out = tmp_path / "export"
+    result = CliRunner().invoke(cli, ["generate", "--sites", "60", "--seed", str(seed), str(out)])
+    assert result.exit_code == 0, result.output
+    assert _both(out, tmp_path, monkeypatch)[0]
+
+
+def _variety(header, rows):
+    """Cells in every form the fast path handles itself or asks Python about."""
+    col = {name: i for i, name in enumerate(header)}
+    for n, row in enumerate(rows):
+        if "name" in col and n % 7 == 0:
+            row[col["name"]] = ' "引号" 名称,逗号\n第二行 \u3000'  # quotes, comma, newline, U+3000
+        if "name" in col and n % 7 == 1:
+            row[col["name"]] = "Cafe\u0301 é ﹏ \x1c"  # not NFC; strip takes U+001C
+        if "address" in col and n % 5 == 0:
+            row[col["address"]] = "\t  新疆·博乐市（青得里）大街#12号—A座  "
+    header.append("备注")  # a column the import ignores, with a warning
+    for row in rows:
+        row.append("x")
+    rows.insert(1, [""] * len(header))  # a blank line
+
+
+def test_quotes_crlf_bom_blank_lines_unknown_columns_and_text_that_is_not_nfc(
+        generated, tmp_path, monkeypatch):
+    folder = _copy(generated, tmp_path / "export")
+    for name in ("customers.csv", "sites.csv", "equipment.csv", "points.csv"):
+        _edit(folder, name, _variety, encoding="utf-8-sig" if name == "sites.csv" else "utf-8")
+    used, report = _both(folder, tmp_path, monkeypatch)
+    assert used
+    assert len(report["warnings"]) == 4
+
+
+def test_numbers_ids_and_tiers_in_other_spellings(generated, tmp_path, monkeypatch):
+    folder = _copy(generated, tmp_path / "export")
+
+    def sections(header, rows):
+        col = {name: i for i, name in enumerate(header)}
+        for n, row in enumerate(rows):
+            if n % 3 == 0 and row[col["duct_ids"]]:
+                ids = row[col["duct_ids"]].split(";")
+                row[col["duct_ids"]] = "；".join(ids + ids[:1])  # full-width, a repeat
+            if n % 4 == 0:
+                row[col["fiber_count"]] = row[col["fiber_count"]] + ".0"
+            if n % 5 == 0:
+                row[col["length_m"]] = "１,２34.5"  # full-width digits, a comma
+
+    def sites(header, rows):
+        col = {name: i for i, name in enumerate(header)}
+        for n, row in enumerate(rows):
+            if n % 2 == 0:
+                row[col["tier"]] = ""  # the customer's
+            if n % 3 == 0:
+                row[col["lat"]] = row[col["lat"]] + "123456789"  # rounded to 7 decimals
+
+    _edit(folder, "cable_sections.csv", sections)
+    _edit(folder, "sites.csv", sites)
+    assert _both(folder, tmp_path, monkeypatch)[0]
+
+
+CHANGES = [
+    # problems: the Python importer reports them
+    ("sites.csv", "tier", "PLATINUM", 0),
+    ("sites.csv", "lon", "east", 0),
+    ("sites.csv", "lat", "182.5", 0),
+    ("sites.csv", "customer_id", "CUS-NOWHERE", 0),
+    ("sites.csv", "name", "a\x07bell", 0),
+    ("sites.csv", "name", "", 0),
+    ("customers.csv", "id", "CUS-000002", 0),
+    ("cable_sections.csv", "cores_used", "999", 0),
+    ("cable_sections.csv", "duct_ids", "D-NOWHERE", 0),
+    ("equipment.csv", "monitored", "maybe", 0),
+    ("ducts.csv", "length_m", "-3", 0),
+    # no problem, but not for the fast path: still the same store
+    ("sites.csv", "crs", "GCJ02", 0),
+    ("sites.csv", "customer_id", "客户:CUS-000001", 0),
+    ("ducts.csv", "geometry", "82.1,44.9；82.2,44.95", 0),
+    ("ducts.csv", "length_m", "", 0),
+    ("cable_sections.csv", "geometry", "", 0),
+]
+
+
+@pytest.mark.parametrize("name,column,value,row", CHANGES,
+                         ids=[f"{n}-{c}-{v!r}" for n, c, v, _ in CHANGES])
+def test_what_the_fast_path_leaves_to_python_gives_the_same_result(name, column, value, row,
+                                                                   generated, tmp_path,
+                                                                   monkeypatch):
+    folder = _copy(generated, tmp_path / "export")
+
+    def edit(header, rows):
+        rows[row][header.index(column)] = value
+
+    _edit(folder, name, edit)
+    used, _ = _both(folder, tmp_path, monkeypatch)
+    assert not used
+
+
+@pytest.mark.parametrize("name", ["clean", *sorted(p.name for p in (DATA / "broken").iterdir()
+                                                   if p.is_dir())])
+def test_the_checked_in_exports_give_the_same_result(name, tmp_path, monkeypatch):
+    path = DATA / name if name == "clean" else DATA / "broken" / name
+    _both(path, tmp_path, monkeypatch)
+
+
+def test_a_store_that_is_not_empty_takes_the_python_path(generated, tmp_path, monkeypatch):
+    store = SqliteStore(tmp_path / "fast.db")
+    core.import_paths(store, [generated])
+    store.close()
+    used, report, _ = _import(generated, tmp_path / "fast.db", True, monkeypatch)
+    assert not used
+    assert all(row["created"] == 0 for row in report["summary"])
+
+
+# --- the compiled helpers, against Python's own ------------------------------------------
+
+def test_strip_removes_what_str_strip_removes():
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    for ch in spaces + ["\u200b", "\ufeff", "\x1b", "a"]:
+        for text in (f"{ch}x{ch}", f"{ch}{ch}中{ch}", ch):
+            assert fast._fastimport.strip(text.encode()) == text.strip().encode(), repr(ch)
+
+
+def test_the_nfc_safe_characters_are_their_own_nfc_in_any_string():
+    """Each character of the compiled table: canonical combining class 0, its own NFC,
+    and never the second of a canonical composition (so NFC_Quick_Check is Yes, and a
+    string of them is NFC)."""
+    seconds = set()
+    for c in range(0x110000):
+        decomposition = unicodedata.decomposition(chr(c))
+        if decomposition and not decomposition.startswith("<"):
+            seconds.update(chr(int(h, 16)) for h in decomposition.split()[1:])
+    for low, high in fast._fastimport.nfc_safe_ranges():
+        for c in range(low, high + 1):
+            ch = chr(c)
+            assert unicodedata.combining(ch) == 0, hex(c)
+            assert unicodedata.normalize("NFC", ch) == ch, hex(c)
+            assert ch not in seconds, hex(c)
+
+
+@settings(max_examples=500)
+@given(st.binary(max_size=12) | st.text(max_size=6).map(lambda s: s.encode("utf-8",
+                                                                            "surrogatepass")))
+def test_utf8_validation_agrees_with_python(data):
+    try:
+        data.decode("utf-8")
+        valid = True
+    except UnicodeDecodeError:
+        valid = False
+    assert fast._fastimport.utf8_valid(data) is valid
