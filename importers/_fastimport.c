@@ -32,12 +32,19 @@ static const char *give_up_reason;
 /* ---- growable buffers ------------------------------------------------------------------ */
 typedef struct { char *p; size_t n, cap; } Buf;
 
+/* Out of memory where the GIL may not be held (emit): raised once it is (raise_nomem). */
+static int nomem;
+static void raise_nomem(void) {
+    if (nomem && !PyErr_Occurred()) PyErr_NoMemory();
+    nomem = 0;
+}
+
 static int buf_reserve(Buf *b, size_t extra) {
     if (b->n + extra <= b->cap) return 0;
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < b->n + extra) cap *= 2;
-    char *p = PyMem_Realloc(b->p, cap);
-    if (!p) { PyErr_NoMemory(); return -1; }
+    char *p = PyMem_RawRealloc(b->p, cap);
+    if (!p) { nomem = 1; return -1; }
     b->p = p; b->cap = cap;
     return 0;
 }
@@ -52,7 +59,7 @@ static inline int buf_putc(Buf *b, char c) {
     return 0;
 }
 static int buf_puts(Buf *b, const char *s) { return buf_put(b, s, strlen(s)); }
-static void buf_free(Buf *b) { PyMem_Free(b->p); b->p = NULL; b->n = b->cap = 0; }
+static void buf_free(Buf *b) { PyMem_RawFree(b->p); b->p = NULL; b->n = b->cap = 0; }
 
 /* An arena: text that must outlive a cell (quoted cells without their quotes, values from
  * Python, routes); freed with the import. */
@@ -62,7 +69,7 @@ typedef struct { Block *head; } Arena;
 static char *arena_alloc(Arena *a, size_t n) {
     if (!a->head || a->head->cap - a->head->used < n) {
         size_t cap = n > (1 << 20) ? n : (1 << 20);
-        Block *b = PyMem_Malloc(sizeof(Block) + cap);
+        Block *b = PyMem_RawMalloc(sizeof(Block) + cap);
         if (!b) { PyErr_NoMemory(); return NULL; }
         b->next = a->head; b->used = 0; b->cap = cap; a->head = b;
     }
@@ -71,7 +78,7 @@ static char *arena_alloc(Arena *a, size_t n) {
     return p;
 }
 static void arena_free(Arena *a) {
-    while (a->head) { Block *next = a->head->next; PyMem_Free(a->head); a->head = next; }
+    while (a->head) { Block *next = a->head->next; PyMem_RawFree(a->head); a->head = next; }
 }
 
 /* ---- a map from byte strings to ints (ids, memoised cells) ------------------------------ */
@@ -86,12 +93,12 @@ static uint32_t hash_bytes(const char *p, size_t n) {
 static int map_init(Map *m, size_t expected) {
     size_t cap = 16;
     while (cap < expected * 2) cap *= 2;
-    m->slots = PyMem_Calloc(cap, sizeof(Slot));
+    m->slots = PyMem_RawCalloc(cap, sizeof(Slot));
     if (!m->slots) { PyErr_NoMemory(); return -1; }
     m->cap = cap; m->count = 0;
     return 0;
 }
-static void map_free(Map *m) { PyMem_Free(m->slots); m->slots = NULL; m->cap = m->count = 0; }
+static void map_free(Map *m) { PyMem_RawFree(m->slots); m->slots = NULL; m->cap = m->count = 0; }
 
 static Slot *map_find(const Map *m, const char *p, uint32_t n, uint32_t h) {
     size_t mask = m->cap - 1, i = h & mask;
@@ -257,6 +264,10 @@ static const char *ENTITY_LABELS[N_ENTITIES] = {
 static const int NODE_ORDER[] = {E_CUSTOMERS, E_SITES, E_ROOMS, E_MPS, E_POINTS, E_CABLES,
                                  E_DUCTS, E_EQUIPMENT, E_CIRCUITS};
 #define N_NODE_ORDER (sizeof(NODE_ORDER) / sizeof(NODE_ORDER[0]))
+/* The relationships, in build()'s order; each is (table, row, which end of a circuit). */
+enum { R_HAS_SITE = 0, R_LOCATED_AT, R_TERMINATES_AT, R_SEGMENT, R_PATCH, R_SERVED_BY, N_RELS };
+static const char *REL_TYPES[N_RELS] = {"HAS_SITE", "LOCATED_AT", "TERMINATES_AT", "SEGMENT",
+                                        "PATCH", "SERVED_BY"};
 
 typedef struct {
     char name[40];
@@ -284,6 +295,7 @@ typedef struct {
     Map ids;
     long long nid_base;
     double *lon, *lat;   /* WGS84, when has_point */
+    Str *lon_text, *lat_text; /* their JSON (made by check(): emit runs without the GIL) */
     uint8_t *has_point;
     Str *route;          /* WKT of the row's route (ducts, sections) */
     /* special columns, -1 when absent */
@@ -291,7 +303,7 @@ typedef struct {
         c_cable, c_a, c_z, c_a_end, c_z_end, c_fibers, c_cores, c_name;
 } Table;
 
-typedef struct { int32_t site_row, depot_row; double km; } Served;
+typedef struct { int32_t site_row, depot_row; double km; Str km_text; } Served;
 
 typedef struct Ctx {
     Table t[N_ENTITIES];
@@ -308,15 +320,16 @@ static void ctx_free(struct Ctx *c);
 static void ctx_free(struct Ctx *c) {
     for (int e = 0; e < N_ENTITIES; e++) {
         Table *t = &c->t[e];
-        for (int k = 0; k < t->n_cols; k++) { map_free(&t->cols[k].memo); PyMem_Free(t->cols[k].target); }
+        for (int k = 0; k < t->n_cols; k++) { map_free(&t->cols[k].memo); PyMem_RawFree(t->cols[k].target); }
         Py_XDECREF(t->data);
-        PyMem_Free(t->vals); map_free(&t->ids);
-        PyMem_Free(t->lon); PyMem_Free(t->lat); PyMem_Free(t->has_point); PyMem_Free(t->route);
+        PyMem_RawFree(t->vals); map_free(&t->ids);
+        PyMem_RawFree(t->lon); PyMem_RawFree(t->lat); PyMem_RawFree(t->has_point); PyMem_RawFree(t->route);
+        PyMem_RawFree(t->lon_text); PyMem_RawFree(t->lat_text);
     }
     arena_free(&c->arena);
-    PyMem_Free(c->frags); PyMem_Free(c->items); PyMem_Free(c->served);
+    PyMem_RawFree(c->frags); PyMem_RawFree(c->items); PyMem_RawFree(c->served);
     buf_free(&c->scratch);
-    PyMem_Free(c);
+    PyMem_RawFree(c);
 }
 
 static char *arena_copy(Ctx *c, const char *p, size_t n) {
@@ -328,7 +341,7 @@ static char *arena_copy(Ctx *c, const char *p, size_t n) {
 static int push_frag(Ctx *c, const char *p, size_t n) {
     if (c->n_frags == c->cap_frags) {
         size_t cap = c->cap_frags ? c->cap_frags * 2 : 64;
-        Str *f = PyMem_Realloc(c->frags, cap * sizeof(Str));
+        Str *f = PyMem_RawRealloc(c->frags, cap * sizeof(Str));
         if (!f) { PyErr_NoMemory(); return -1; }
         c->frags = f; c->cap_frags = cap;
     }
@@ -338,7 +351,7 @@ static int push_frag(Ctx *c, const char *p, size_t n) {
 static int push_item(Ctx *c, const char *p, size_t n) {
     if (c->n_items == c->cap_items) {
         size_t cap = c->cap_items ? c->cap_items * 2 : 4096;
-        Str *f = PyMem_Realloc(c->items, cap * sizeof(Str));
+        Str *f = PyMem_RawRealloc(c->items, cap * sizeof(Str));
         if (!f) { PyErr_NoMemory(); return -1; }
         c->items = f; c->cap_items = cap;
     }
@@ -706,7 +719,7 @@ static int read_table(Ctx *c, PyObject *plan) {
     /* rows: at most one per line */
     size_t lines = 1;
     for (const char *q = pos; q < end; q++) if (*q == '\n') lines++;
-    t->vals = PyMem_Calloc(lines * (size_t)(t->n_cols ? t->n_cols : 1), sizeof(Val));
+    t->vals = PyMem_RawCalloc(lines * (size_t)(t->n_cols ? t->n_cols : 1), sizeof(Val));
     if (!t->vals) { PyErr_NoMemory(); return -1; }
     Str cells[4 * MAX_COLS];
     int n_cells, header_seen = 0, r;
@@ -763,7 +776,7 @@ static int resolve_table(Ctx *c, Table *t) {
         Column *col = &t->cols[k];
         if (!col->n_refs) continue;
         if (!col->many) {
-            col->target = PyMem_Malloc((t->n_rows ? t->n_rows : 1) * sizeof(int32_t));
+            col->target = PyMem_RawMalloc((t->n_rows ? t->n_rows : 1) * sizeof(int32_t));
             if (!col->target) { PyErr_NoMemory(); return -1; }
         }
         for (size_t r = 0; r < t->n_rows; r++) {
@@ -793,9 +806,9 @@ static int in_china(double lon, double lat) {
 static int coordinates(Table *t) {
     if (t->c_lon < 0 && t->c_lat < 0) return 0;
     if (t->c_lon < 0 || t->c_lat < 0) GIVE_UP("lon without lat");
-    t->lon = PyMem_Malloc((t->n_rows + 1) * sizeof(double));
-    t->lat = PyMem_Malloc((t->n_rows + 1) * sizeof(double));
-    t->has_point = PyMem_Calloc(t->n_rows + 1, 1);
+    t->lon = PyMem_RawMalloc((t->n_rows + 1) * sizeof(double));
+    t->lat = PyMem_RawMalloc((t->n_rows + 1) * sizeof(double));
+    t->has_point = PyMem_RawCalloc(t->n_rows + 1, 1);
     if (!t->lon || !t->lat || !t->has_point) { PyErr_NoMemory(); return -1; }
     for (size_t r = 0; r < t->n_rows; r++) {
         Val *lon = &t->vals[r * t->n_cols + t->c_lon], *lat = &t->vals[r * t->n_cols + t->c_lat];
@@ -879,7 +892,7 @@ static int routes(Ctx *c, Table *t) {
         if (t->entity == E_SECTIONS && t->n_rows) GIVE_UP("a cable section without a route");
         return 0;
     }
-    t->route = PyMem_Calloc(t->n_rows + 1, sizeof(Str));
+    t->route = PyMem_RawCalloc(t->n_rows + 1, sizeof(Str));
     if (!t->route) { PyErr_NoMemory(); return -1; }
     for (size_t r = 0; r < t->n_rows; r++) {
         Val *g = &t->vals[r * t->n_cols + t->c_geometry];
@@ -942,7 +955,7 @@ static int served_by(Ctx *c, PyObject *nearest) {
     result = PyObject_CallFunctionObjArgs(nearest, site_dict, depot_dict, NULL);
     if (!result) goto done;
     if (!PyDict_Check(result)) { PyErr_SetString(PyExc_TypeError, "nearest() gave no dict"); goto done; }
-    c->served = PyMem_Malloc((PyDict_GET_SIZE(result) + 1) * sizeof(Served));
+    c->served = PyMem_RawMalloc((PyDict_GET_SIZE(result) + 1) * sizeof(Served));
     if (!c->served) { PyErr_NoMemory(); goto done; }
     Py_ssize_t pos = 0;
     PyObject *site, *found;
@@ -966,10 +979,47 @@ done:
     return status;
 }
 
+/* The JSON text of a float, in the arena. */
+static int float_text(Ctx *c, double x, Str *out) {
+    c->scratch.n = 0;
+    if (put_float(&c->scratch, x) < 0) return -1;
+    out->p = arena_copy(c, c->scratch.p, c->scratch.n);
+    out->n = (uint32_t)c->scratch.n;
+    return out->p ? 0 : -1;
+}
+
+/* Every float as its JSON text (a V_FRAG): PyOS_double_to_string needs the GIL, which
+ * emit() does without. */
+static int floats_to_text(Ctx *c) {
+    for (int e = 0; e < N_ENTITIES; e++) {
+        Table *t = &c->t[e];
+        if (!t->present) continue;
+        for (size_t i = 0; i < t->n_rows * (size_t)t->n_cols; i++) {
+            Val *v = &t->vals[i];
+            if (v->type != V_FLOAT) continue;
+            Str text;
+            if (float_text(c, v->u.f, &text) < 0) return -1;
+            v->type = V_FRAG; v->u.p = text.p; v->n = text.n;
+        }
+        if (!t->has_point) continue;
+        t->lon_text = PyMem_RawCalloc(t->n_rows + 1, sizeof(Str));
+        t->lat_text = PyMem_RawCalloc(t->n_rows + 1, sizeof(Str));
+        if (!t->lon_text || !t->lat_text) { PyErr_NoMemory(); return -1; }
+        for (size_t r = 0; r < t->n_rows; r++)
+            if (t->has_point[r] && (float_text(c, t->lon[r], &t->lon_text[r]) < 0 ||
+                                    float_text(c, t->lat[r], &t->lat_text[r]) < 0))
+                return -1;
+    }
+    for (size_t i = 0; i < c->n_served; i++)
+        if (float_text(c, c->served[i].km, &c->served[i].km_text) < 0) return -1;
+    return 0;
+}
+
 /* ---- check(): everything before writing ----------------------------------------------------- */
 
 static PyObject *give_up_or_raise(Ctx *c) {
     ctx_free(c);
+    raise_nomem();
     if (PyErr_Occurred()) return NULL;
     return Py_BuildValue("(OsO)", Py_None, give_up_reason ? give_up_reason : "unknown", Py_None);
 }
@@ -985,7 +1035,7 @@ static void free_capsule(PyObject *capsule) {
 static PyObject *fast_check(PyObject *self, PyObject *args) {
     PyObject *plans, *nearest;
     if (!PyArg_ParseTuple(args, "O!O", &PyList_Type, &plans, &nearest)) return NULL;
-    Ctx *c = PyMem_Calloc(1, sizeof(Ctx));
+    Ctx *c = PyMem_RawCalloc(1, sizeof(Ctx));
     if (!c) return PyErr_NoMemory();
     give_up_reason = NULL;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(plans); i++)
@@ -999,7 +1049,7 @@ static PyObject *fast_check(PyObject *self, PyObject *args) {
         if ((e == E_SECTIONS || e == E_PATCHES) && ends_differ(t) < 0) return give_up_or_raise(c);
         if (e == E_SECTIONS && cores_fit(t) < 0) return give_up_or_raise(c);
     }
-    if (served_by(c, nearest) < 0) return give_up_or_raise(c);
+    if (served_by(c, nearest) < 0 || floats_to_text(c) < 0) return give_up_or_raise(c);
     /* nids in the order build() makes the nodes, from 1 (the store is empty) */
     long long nid = 0;
     PyObject *counts = PyDict_New();
@@ -1013,12 +1063,11 @@ static PyObject *fast_check(PyObject *self, PyObject *args) {
         if (!n || PyDict_SetItemString(counts, ENTITY_LABELS[t->entity], n) < 0) { Py_XDECREF(n); Py_DECREF(counts); return give_up_or_raise(c); }
         Py_DECREF(n);
     }
-    static const char *TYPES[] = {"HAS_SITE", "LOCATED_AT", "TERMINATES_AT", "SEGMENT", "PATCH", "SERVED_BY"};
-    for (int type = 0; type < 6; type++) {
+    for (int type = 0; type < N_RELS; type++) {
         long long n = rel_count(c, type);
         if (!n) continue;
         PyObject *v = PyLong_FromLongLong(n);
-        if (!v || PyDict_SetItemString(counts, TYPES[type], v) < 0) { Py_XDECREF(v); Py_DECREF(counts); return give_up_or_raise(c); }
+        if (!v || PyDict_SetItemString(counts, REL_TYPES[type], v) < 0) { Py_XDECREF(v); Py_DECREF(counts); return give_up_or_raise(c); }
         Py_DECREF(v);
     }
     PyObject *capsule = PyCapsule_New(c, CAPSULE, free_capsule);
@@ -1034,7 +1083,7 @@ static PyObject *fast_check(PyObject *self, PyObject *args) {
     return Py_BuildValue("(NNN)", capsule, counts, rows);
 }
 
-/* ---- writing JSON --------------------------------------------------------------------------- */
+/* ---- writing JSON: emit(), which runs without the GIL but to hand each batch over ------- */
 
 /* A JSON string as orjson (and the standard library, ensure_ascii=False) writes it. */
 static int put_json_str(Buf *b, const char *p, size_t n) {
@@ -1067,7 +1116,6 @@ static int put_val(Ctx *c, Buf *b, Val *v) {
     switch (v->type) {
     case V_STR: return put_json_str(b, v->u.p, v->n);
     case V_FRAG: return buf_put(b, v->u.p, v->n);
-    case V_FLOAT: return put_float(b, v->u.f);
     case V_INT: snprintf(num, sizeof num, "%lld", v->u.i); return buf_puts(b, num);
     case V_LIST:
         if (buf_putc(b, '[') < 0) return -1;
@@ -1077,8 +1125,10 @@ static int put_val(Ctx *c, Buf *b, Val *v) {
         }
         return buf_putc(b, ']');
     }
-    return 0;
+    return -1; /* V_FLOAT: check() made every float text */
 }
+
+static int32_t row_of(int32_t target) { return target & ((1 << 27) - 1); }
 
 /* The canonical JSON of a row's properties (importers.build._node / _sections) into b. */
 static int put_props(Ctx *c, Buf *b, Table *t, size_t r) {
@@ -1091,7 +1141,8 @@ static int put_props(Ctx *c, Buf *b, Table *t, size_t r) {
         const char *key = prop->key;
         if (strcmp(key, "lon") == 0 || strcmp(key, "lat") == 0) {
             if (!t->has_point || !t->has_point[r]) continue;
-            v.type = V_FLOAT; v.u.f = key[1] == 'o' ? t->lon[r] : t->lat[r];
+            Str *text = key[1] == 'o' ? &t->lon_text[r] : &t->lat_text[r];
+            v.type = V_FRAG; v.u.p = text->p; v.n = text->n;
         } else if (strcmp(key, "geometry") == 0 && t->route) {
             if (t->route[r].p) { v.type = V_STR; v.u.p = t->route[r].p; v.n = t->route[r].n; }
         } else if (strcmp(key, "geometry_approx") == 0 && t->entity == E_SECTIONS) {
@@ -1101,22 +1152,167 @@ static int put_props(Ctx *c, Buf *b, Table *t, size_t r) {
             /* build._default_tier: the customer's tier */
             int32_t target = t->cols[t->c_customer].target[r];
             Table *cust = &c->t[E_CUSTOMERS];
-            if (target >= 0 && cust->c_tier >= 0) v = cust->vals[(size_t)(target & ((1 << 27) - 1)) * cust->n_cols + cust->c_tier];
+            if (target >= 0 && cust->c_tier >= 0)
+                v = cust->vals[(size_t)row_of(target) * cust->n_cols + cust->c_tier];
         }
         if (v.type == V_NONE) continue;
         if (!first && buf_putc(b, ',') < 0) return -1;
         first = 0;
-        if (put_json_str(b, key, strlen(key)) < 0 || buf_putc(b, ':') < 0 || put_val(c, b, &v) < 0) return -1;
+        if (put_json_str(b, key, strlen(key)) < 0 || buf_putc(b, ':') < 0 || put_val(c, b, &v) < 0)
+            return -1;
     }
     return buf_putc(b, '}');
 }
 
 static long long nid_of(Ctx *c, int32_t target) {
-    Table *t = &c->t[target >> 27];
-    return t->nid_base + (target & ((1 << 27) - 1)) + 1;
+    return c->t[target >> 27].nid_base + row_of(target) + 1;
 }
 
-static int emit(PyObject *callback, const char *kind, const char *name, Buf *b, long long n) {
+
+/* Relationship i of a type: 0 past the last; -1 where there is none (an empty circuit
+ * end); else 1 with its table, row and end. */
+static int rel_at(Ctx *c, int type, size_t i, Table **t, size_t *row, int *end) {
+    *end = 0; *row = i;
+    switch (type) {
+    case R_HAS_SITE:
+        *t = &c->t[E_SITES];
+        if (!(*t)->present || (*t)->c_customer < 0 || i >= (*t)->n_rows) return 0;
+        return (*t)->cols[(*t)->c_customer].target[i] >= 0 ? 1 : -1;
+    case R_LOCATED_AT:
+        *t = &c->t[E_EQUIPMENT];
+        if (!(*t)->present || (*t)->c_location < 0 || i >= (*t)->n_rows) return 0;
+        return (*t)->cols[(*t)->c_location].target[i] >= 0 ? 1 : -1;
+    case R_TERMINATES_AT: {
+        *t = &c->t[E_CIRCUITS]; *row = i / 2; *end = (int)(i % 2);
+        if (!(*t)->present || i >= 2 * (*t)->n_rows) return 0;
+        int col = *end ? (*t)->c_z_end : (*t)->c_a_end;
+        return col >= 0 && (*t)->cols[col].target[*row] >= 0 ? 1 : -1;
+    }
+    case R_SEGMENT: *t = &c->t[E_SECTIONS]; return (*t)->present && i < (*t)->n_rows;
+    case R_PATCH: *t = &c->t[E_PATCHES]; return (*t)->present && i < (*t)->n_rows;
+    case R_SERVED_BY: *t = &c->t[E_SITES]; return i < c->n_served;
+    }
+    return 0;
+}
+
+static long long rel_count(Ctx *c, int type) {
+    long long n = 0;
+    Table *t; size_t row; int end, at;
+    for (size_t i = 0; (at = rel_at(c, type, i, &t, &row, &end)) != 0; i++) n += at > 0;
+    return n;
+}
+
+/* Nodes rows [r0, r1) of t, as the rows of _BULK_NODES: [[nid, id, props], …]. */
+static int gen_nodes(Ctx *c, Table *t, size_t r0, size_t r1, Buf *out) {
+    Buf *props = &c->scratch;
+    char num[32];
+    for (size_t r = r0; r < r1; r++) {
+        Val *id = &t->vals[r * t->n_cols + t->c_id];
+        props->n = 0;
+        snprintf(num, sizeof num, "[%lld,", t->nid_base + (long long)r + 1);
+        if (put_props(c, props, t, r) < 0 || buf_putc(out, r == r0 ? '[' : ',') < 0 ||
+            buf_puts(out, num) < 0 || put_json_str(out, id->u.p, id->n) < 0 ||
+            buf_putc(out, ',') < 0 || put_json_str(out, props->p, props->n) < 0 ||
+            buf_putc(out, ']') < 0)
+            return -1;
+    }
+    return buf_putc(out, ']');
+}
+
+/* One relationship as a row of _BULK_RELS ([rid, id, start nid, end nid, props]), and for
+ * a SEGMENT its rows of _BULK_REFS: cable_id, then each of duct_ids (SqliteStore._refs). */
+static int gen_rel(Ctx *c, int type, size_t i, Table *t, size_t row, int end, long long rid,
+                   Buf *out, Buf *refs, long long *n_refs) {
+    Buf *props = &c->scratch, id = {0};
+    Val *vals = t->vals + row * t->n_cols;
+    Val *own_id = &vals[t->c_id];
+    long long start, stop;
+    int bad = 0;
+    char num[64];
+    props->n = 0;
+    switch (type) {
+    case R_HAS_SITE:
+        bad = buf_puts(&id, "HAS_SITE:") < 0 || buf_put(&id, own_id->u.p, own_id->n) < 0 ||
+              buf_puts(props, "{}") < 0;
+        start = nid_of(c, t->cols[t->c_customer].target[row]);
+        stop = t->nid_base + (long long)row + 1;
+        break;
+    case R_LOCATED_AT:
+        bad = buf_puts(&id, "LOCATED_AT:") < 0 || buf_put(&id, own_id->u.p, own_id->n) < 0 ||
+              buf_puts(props, "{}") < 0;
+        start = t->nid_base + (long long)row + 1;
+        stop = nid_of(c, t->cols[t->c_location].target[row]);
+        break;
+    case R_TERMINATES_AT:
+        bad = buf_puts(&id, "TERMINATES_AT:") < 0 || buf_put(&id, own_id->u.p, own_id->n) < 0 ||
+              buf_puts(&id, end ? "->Z" : "->A") < 0 ||
+              buf_puts(props, end ? "{\"end\":\"Z\"}" : "{\"end\":\"A\"}") < 0;
+        start = t->nid_base + (long long)row + 1;
+        stop = nid_of(c, t->cols[end ? t->c_z_end : t->c_a_end].target[row]);
+        break;
+    case R_SEGMENT:
+    case R_PATCH:
+        bad = buf_put(&id, own_id->u.p, own_id->n) < 0 || put_props(c, props, t, row) < 0;
+        start = nid_of(c, t->cols[t->c_a].target[row]);
+        stop = nid_of(c, t->cols[t->c_z].target[row]);
+        break;
+    default: { /* R_SERVED_BY */
+        Served *sv = &c->served[i];
+        Table *mps = &c->t[E_MPS];
+        Val *site_id = &t->vals[(size_t)sv->site_row * t->n_cols + t->c_id];
+        bad = buf_puts(&id, "SERVED_BY:") < 0 || buf_put(&id, site_id->u.p, site_id->n) < 0 ||
+              buf_puts(props, "{\"distance_km\":") < 0 ||
+              buf_put(props, sv->km_text.p, sv->km_text.n) < 0 || buf_putc(props, '}') < 0;
+        start = t->nid_base + sv->site_row + 1;
+        stop = mps->nid_base + sv->depot_row + 1;
+    }
+    }
+    snprintf(num, sizeof num, "[%lld,", rid);
+    bad = bad || buf_puts(out, num) < 0 || put_json_str(out, id.p, id.n) < 0;
+    buf_free(&id);
+    snprintf(num, sizeof num, ",%lld,%lld,", start, stop);
+    if (bad || buf_puts(out, num) < 0 || put_json_str(out, props->p, props->n) < 0 ||
+        buf_putc(out, ']') < 0)
+        return -1;
+    if (type != R_SEGMENT) return 0;
+    const char *keys[2] = {"cable_id", "duct_ids"};
+    int cols[2] = {t->c_cable, find_col(t, "duct_ids")};
+    for (int k = 0; k < 2; k++) {
+        if (cols[k] < 0) continue;
+        Val *v = &vals[cols[k]];
+        uint32_t items = v->type == V_LIST ? v->n : v->type == V_STR ? 1 : 0;
+        for (uint32_t j = 0; j < items; j++) {
+            Str item = v->type == V_LIST ? c->items[v->u.start + j] : (Str){v->u.p, v->n};
+            snprintf(num, sizeof num, "[%lld,", rid);
+            if (buf_putc(refs, *n_refs ? ',' : '[') < 0 || buf_puts(refs, num) < 0 ||
+                put_json_str(refs, keys[k], strlen(keys[k])) < 0 || buf_putc(refs, ',') < 0 ||
+                put_json_str(refs, item.p, item.n) < 0 || buf_putc(refs, ']') < 0)
+                return -1;
+            (*n_refs)++;
+        }
+    }
+    return 0;
+}
+
+/* Up to BATCH relationships of a type from *i on, numbered from *rid + 1. */
+static int gen_rels(Ctx *c, int type, size_t *i, long long *rid, Buf *out, Buf *refs,
+                    long long *n, long long *n_refs) {
+    Table *t; size_t row; int end, at;
+    for (; *n < BATCH && (at = rel_at(c, type, *i, &t, &row, &end)) != 0; (*i)++) {
+        if (at < 0) continue;
+        if (buf_putc(out, *n ? ',' : '[') < 0 ||
+            gen_rel(c, type, *i, t, row, end, ++*rid, out, refs, n_refs) < 0)
+            return -1;
+        (*n)++;
+    }
+    if (*n && buf_putc(out, ']') < 0) return -1;
+    if (*n_refs && buf_putc(refs, ']') < 0) return -1;
+    return 0;
+}
+
+/* callback(kind, name, text, records) with a batch's JSON text; b emptied. */
+static int hand_over(PyObject *callback, const char *kind, const char *name, Buf *b,
+                     long long n) {
     PyObject *text = PyUnicode_DecodeUTF8(b->p, (Py_ssize_t)b->n, "strict");
     if (!text) return -1;
     PyObject *r = PyObject_CallFunction(callback, "ssNL", kind, name, text, n);
@@ -1126,182 +1322,50 @@ static int emit(PyObject *callback, const char *kind, const char *name, Buf *b, 
     return 0;
 }
 
-/* the relationships, in build()'s order: HAS_SITE, LOCATED_AT, TERMINATES_AT, SEGMENT, PATCH,
- * SERVED_BY.  Each is (table, row, which end for TERMINATES_AT). */
-static int rel_at(Ctx *c, int type, size_t i, Table **t, size_t *row, int *end) {
-    *end = 0;
-    switch (type) {
-    case 0: *t = &c->t[E_SITES]; *row = i; return (*t)->present && (*t)->c_customer >= 0 && i < (*t)->n_rows;
-    case 1: *t = &c->t[E_EQUIPMENT]; *row = i; return (*t)->present && (*t)->c_location >= 0 && i < (*t)->n_rows;
-    case 2: *t = &c->t[E_CIRCUITS]; *row = i / 2; *end = (int)(i % 2); return (*t)->present && i < 2 * (*t)->n_rows;
-    case 3: *t = &c->t[E_SECTIONS]; *row = i; return (*t)->present && i < (*t)->n_rows;
-    case 4: *t = &c->t[E_PATCHES]; *row = i; return (*t)->present && i < (*t)->n_rows;
-    case 5: *t = &c->t[E_SITES]; *row = i; return i < c->n_served;
-    }
-    return 0;
-}
-
-/* whether relationship i of a type exists (circuits: an end may be empty) */
-static int rel_exists(Ctx *c, int type, Table *t, size_t row, int end) {
-    if (type == 2) {
-        int col = end ? t->c_z_end : t->c_a_end;
-        return col >= 0 && t->cols[col].target[row] >= 0;
-    }
-    if (type == 0) return t->cols[t->c_customer].target[row] >= 0;
-    if (type == 1) return t->cols[t->c_location].target[row] >= 0;
-    (void)c;
-    return 1;
-}
-
-static long long rel_count(Ctx *c, int type) {
-    long long n = 0;
-    Table *t; size_t row; int end;
-    for (size_t i = 0; rel_at(c, type, i, &t, &row, &end); i++) n += rel_exists(c, type, t, row, end);
-    return n;
-}
-
 /* emit(handle, callback): callback(kind, name, json_text, records) for each batch, kind
- * "nodes" (name: the label), "rels" (the type) or "refs" (the rel_refs rows of the
- * batch before). */
+ * "nodes" (name: the label), "rels" (the type) or "refs" (the rel_refs rows of the batch
+ * before, records 0). Each batch is made with the GIL released: the callback's SQLite
+ * statement, on the store's thread, runs meanwhile. */
 static PyObject *fast_emit(PyObject *self, PyObject *args) {
     PyObject *capsule, *callback;
     if (!PyArg_ParseTuple(args, "OO", &capsule, &callback)) return NULL;
     Ctx *c = PyCapsule_GetPointer(capsule, CAPSULE);
     if (!c) return NULL;
     Buf out = {0}, refs = {0};
-    Buf *props = &c->scratch;
-    char num[64];
+    int status;
     for (size_t k = 0; k < N_NODE_ORDER; k++) {
         Table *t = &c->t[NODE_ORDER[k]];
         if (!t->present) continue;
-        long long in_batch = 0;
-        for (size_t r = 0; r < t->n_rows; r++) {
-            Val *id = &t->vals[r * t->n_cols + t->c_id];
-            props->n = 0;
-            if (put_props(c, props, t, r) < 0) goto fail;
-            snprintf(num, sizeof num, "%lld", t->nid_base + (long long)r + 1);
-            if (buf_putc(&out, in_batch ? ',' : '[') < 0 || buf_putc(&out, '[') < 0 || buf_puts(&out, num) < 0 ||
-                buf_putc(&out, ',') < 0 || put_json_str(&out, id->u.p, id->n) < 0 || buf_putc(&out, ',') < 0 ||
-                put_json_str(&out, props->p, props->n) < 0 || buf_putc(&out, ']') < 0)
+        for (size_t r0 = 0; r0 < t->n_rows; r0 += BATCH) {
+            size_t r1 = r0 + BATCH < t->n_rows ? r0 + BATCH : t->n_rows;
+            Py_BEGIN_ALLOW_THREADS
+            status = gen_nodes(c, t, r0, r1, &out);
+            Py_END_ALLOW_THREADS
+            if (status < 0 || hand_over(callback, "nodes", ENTITY_LABELS[t->entity], &out,
+                                        (long long)(r1 - r0)) < 0)
                 goto fail;
-            if (++in_batch == BATCH || r + 1 == t->n_rows) {
-                if (buf_putc(&out, ']') < 0 || emit(callback, "nodes", ENTITY_LABELS[t->entity], &out, in_batch) < 0) goto fail;
-                in_batch = 0;
-            }
         }
     }
-    static const char *TYPES[] = {"HAS_SITE", "LOCATED_AT", "TERMINATES_AT", "SEGMENT", "PATCH", "SERVED_BY"};
     long long rid = 0;
-    for (int type = 0; type < 6; type++) {
-        Table *t; size_t row; int end;
-        long long in_batch = 0, n_refs = 0;
-        for (size_t i = 0; rel_at(c, type, i, &t, &row, &end); i++) {
-            if (!rel_exists(c, type, t, row, end)) continue;
-            Val *vals = t->vals + row * t->n_cols;
-            Val *id = &vals[t->c_id];
-            long long start, stop;
-            props->n = 0;
-            rid++;
-            snprintf(num, sizeof num, "%lld", rid);
-            if (buf_putc(&out, in_batch ? ',' : '[') < 0 || buf_putc(&out, '[') < 0 || buf_puts(&out, num) < 0 ||
-                buf_putc(&out, ',') < 0)
+    for (int type = 0; type < N_RELS; type++) {
+        size_t i = 0;
+        for (;;) {
+            long long n = 0, n_refs = 0;
+            Py_BEGIN_ALLOW_THREADS
+            status = gen_rels(c, type, &i, &rid, &out, &refs, &n, &n_refs);
+            Py_END_ALLOW_THREADS
+            if (status < 0) goto fail;
+            if (!n) break;
+            if (hand_over(callback, "rels", REL_TYPES[type], &out, n) < 0 ||
+                (n_refs && hand_over(callback, "refs", "", &refs, 0) < 0))
                 goto fail;
-            /* the id */
-            switch (type) {
-            case 0: case 1: case 5: {
-                const char *prefix = type == 0 ? "HAS_SITE:" : type == 1 ? "LOCATED_AT:" : "SERVED_BY:";
-                Val *owner = type == 5 ? &c->t[E_SITES].vals[(size_t)c->served[i].site_row * c->t[E_SITES].n_cols + c->t[E_SITES].c_id] : id;
-                Buf tmp = {0};
-                int bad = buf_puts(&tmp, prefix) < 0 || buf_put(&tmp, owner->u.p, owner->n) < 0 ||
-                          put_json_str(&out, tmp.p, tmp.n) < 0;
-                buf_free(&tmp);
-                if (bad) goto fail;
-                break;
-            }
-            case 2: {
-                Buf tmp = {0};
-                int bad = buf_puts(&tmp, "TERMINATES_AT:") < 0 || buf_put(&tmp, id->u.p, id->n) < 0 ||
-                          buf_puts(&tmp, end ? "->Z" : "->A") < 0 || put_json_str(&out, tmp.p, tmp.n) < 0;
-                buf_free(&tmp);
-                if (bad) goto fail;
-                break;
-            }
-            default:
-                if (put_json_str(&out, id->u.p, id->n) < 0) goto fail;
-            }
-            /* the ends and the properties */
-            switch (type) {
-            case 0:
-                start = nid_of(c, t->cols[t->c_customer].target[row]);
-                stop = t->nid_base + (long long)row + 1;
-                if (buf_puts(props, "{}") < 0) goto fail;
-                break;
-            case 1:
-                start = t->nid_base + (long long)row + 1;
-                stop = nid_of(c, t->cols[t->c_location].target[row]);
-                if (buf_puts(props, "{}") < 0) goto fail;
-                break;
-            case 2:
-                start = t->nid_base + (long long)row + 1;
-                stop = nid_of(c, t->cols[end ? t->c_z_end : t->c_a_end].target[row]);
-                if (buf_puts(props, end ? "{\"end\":\"Z\"}" : "{\"end\":\"A\"}") < 0) goto fail;
-                break;
-            case 3:
-            case 4:
-                start = nid_of(c, t->cols[t->c_a].target[row]);
-                stop = nid_of(c, t->cols[t->c_z].target[row]);
-                if (put_props(c, props, t, row) < 0) goto fail;
-                break;
-            default: {
-                Served *sv = &c->served[i];
-                Table *sites = &c->t[E_SITES], *mps = &c->t[E_MPS];
-                start = sites->nid_base + sv->site_row + 1;
-                stop = mps->nid_base + sv->depot_row + 1;
-                if (buf_puts(props, "{\"distance_km\":") < 0 || put_float(props, sv->km) < 0 || buf_putc(props, '}') < 0) goto fail;
-            }
-            }
-            snprintf(num, sizeof num, ",%lld,%lld,", start, stop);
-            if (buf_puts(&out, num) < 0 || put_json_str(&out, props->p, props->n) < 0 || buf_putc(&out, ']') < 0) goto fail;
-            /* rel_refs: cable_id, then each of duct_ids (SqliteStore._refs) */
-            if (type == 3) {
-                const char *keys[2] = {"cable_id", "duct_ids"};
-                int cols[2] = {t->c_cable, find_col(t, "duct_ids")};
-                for (int k = 0; k < 2; k++) {
-                    if (cols[k] < 0) continue;
-                    Val *v = &vals[cols[k]];
-                    uint32_t items = v->type == V_LIST ? v->n : v->type == V_STR ? 1 : 0;
-                    for (uint32_t j = 0; j < items; j++) {
-                        const char *ip = v->type == V_LIST ? c->items[v->u.start + j].p : v->u.p;
-                        uint32_t in = v->type == V_LIST ? c->items[v->u.start + j].n : v->n;
-                        snprintf(num, sizeof num, "[%lld,", rid);
-                        if (buf_putc(&refs, n_refs ? ',' : '[') < 0 || buf_puts(&refs, num) < 0 ||
-                            put_json_str(&refs, keys[k], strlen(keys[k])) < 0 || buf_putc(&refs, ',') < 0 ||
-                            put_json_str(&refs, ip, in) < 0 || buf_putc(&refs, ']') < 0)
-                            goto fail;
-                        n_refs++;
-                    }
-                }
-            }
-            if (++in_batch == BATCH) {
-                if (buf_putc(&out, ']') < 0 || emit(callback, "rels", TYPES[type], &out, in_batch) < 0) goto fail;
-                in_batch = 0;
-                if (n_refs) {
-                    if (buf_putc(&refs, ']') < 0 || emit(callback, "refs", "", &refs, 0) < 0) goto fail;
-                    n_refs = 0;
-                }
-            }
-        }
-        if (in_batch) {
-            if (buf_putc(&out, ']') < 0 || emit(callback, "rels", TYPES[type], &out, in_batch) < 0) goto fail;
-            if (n_refs) {
-                if (buf_putc(&refs, ']') < 0 || emit(callback, "refs", "", &refs, 0) < 0) goto fail;
-            }
         }
     }
     buf_free(&out); buf_free(&refs);
     Py_RETURN_NONE;
 fail:
     buf_free(&out); buf_free(&refs);
+    raise_nomem();
     return NULL;
 }
 
