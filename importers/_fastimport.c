@@ -719,6 +719,7 @@ static int read_table(Ctx *c, PyObject *plan) {
     /* rows: at most one per line */
     size_t lines = 1;
     for (const char *q = pos; q < end; q++) if (*q == '\n') lines++;
+    if (lines >= (1u << 27)) GIVE_UP("more rows than a reference can name (2**27)");
     t->vals = PyMem_RawCalloc(lines * (size_t)(t->n_cols ? t->n_cols : 1), sizeof(Val));
     if (!t->vals) { PyErr_NoMemory(); return -1; }
     Str cells[4 * MAX_COLS];

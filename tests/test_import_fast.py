@@ -12,12 +12,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import sqlite3
+import tempfile
 import unicodedata
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from importers import core, fast
@@ -249,3 +250,60 @@ def test_utf8_validation_agrees_with_python(data):
     except UnicodeDecodeError:
         valid = False
     assert fast._fastimport.utf8_valid(data) is valid
+
+
+# --- fuzzing: any cell, or any bytes, give the Python importer's result ------------------
+
+CELLS = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12) | \
+    st.sampled_from(['"', '""', '"a"b', "a\r", "\r\n", "\x00", "\u3000x\u3000", "e\u0301",
+                     "１２", "1e5", "-0", "0.00001", "82.1,44.9;82.2,44.9", "Room:R-1",
+                     "S-0000001", "GOLD", "是", "WGS84", "GCJ02", "", " ", ";;", "D-1；D-2"])
+
+
+def _import_quietly(folder: Path, store_file: Path, enabled: bool) -> tuple[dict, str]:
+    saved, fast.ENABLED = fast.ENABLED, enabled
+    try:
+        store = SqliteStore(store_file)
+        try:
+            report = core.import_paths(store, [folder]).as_dict()
+        finally:
+            store.close()
+    finally:
+        fast.ENABLED = saved
+    report.pop("seconds")
+    db = sqlite3.connect(store_file)
+    try:
+        return report, hashlib.sha256("\n".join(db.iterdump()).encode()).hexdigest()
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("small") / "export"
+    result = CliRunner().invoke(cli, ["generate", "--sites", "8", "--seed", "5", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(file=st.integers(0, 10), row=st.integers(0, 400), column=st.integers(0, 12),
+       cell=CELLS, raw=st.none() | st.tuples(st.integers(0, 10_000), st.binary(max_size=4)))
+def test_any_cell_or_bytes_give_the_python_importers_result(small, file, row, column, cell,
+                                                             raw):
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = _copy(small, Path(tmp) / "export")
+        path = sorted(folder.glob("*.csv"))[file]
+        if raw is None:
+            def edit(header, rows):
+                target = rows[row % len(rows)] if rows else header
+                target[column % len(target)] = cell
+            _edit(folder, path.name, edit)
+        else:
+            at, junk = raw
+            data = path.read_bytes()
+            at %= len(data) + 1
+            path.write_bytes(data[:at] + junk + data[at:])
+        fast_result = _import_quietly(folder, Path(tmp) / "fast.db", True)
+        assert fast_result == _import_quietly(folder, Path(tmp) / "python.db", False)

@@ -102,6 +102,7 @@ _BULK_RELS = ("INSERT INTO rels (rid, type, id, start_nid, end_nid, props) "
               "json_extract(value, '$[4]') FROM json_each(?)")
 _BULK_REFS = ("INSERT INTO rel_refs (rid, key, value) SELECT json_extract(value, '$[0]'), "
               "json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)")
+_ANY_RECORD = "SELECT EXISTS (SELECT 1 FROM nodes) OR EXISTS (SELECT 1 FROM rels)"
 _REL_SELECT = """
 SELECT r.rid, r.type, r.id, r.props, s.label, s.id, e.label, e.id
 FROM rels r JOIN nodes s ON s.nid = r.start_nid JOIN nodes e ON e.nid = r.end_nid
@@ -406,6 +407,10 @@ class SqliteStore(GraphStore):
             self._create_indexes(db)
         return summary
 
+    def is_empty(self) -> bool:
+        """Whether the store holds no node and no relationship."""
+        return not self._read(_ANY_RECORD)[0][0]
+
     def _check_version(self, expect_version: int | None) -> None:
         if expect_version is not None and self.version() != expect_version:
             raise InventoryError(
@@ -414,8 +419,7 @@ class SqliteStore(GraphStore):
 
     @staticmethod
     def _empty(db: sqlite3.Connection) -> bool:
-        return not db.execute("SELECT EXISTS (SELECT 1 FROM nodes) "
-                              "OR EXISTS (SELECT 1 FROM rels)").fetchone()[0]
+        return not db.execute(_ANY_RECORD).fetchone()[0]
 
     @staticmethod
     def _drop_indexes(db: sqlite3.Connection) -> None:
