@@ -134,7 +134,7 @@ class Builder:
         the later checks and messages need)."""
         # rows of a table with a missing column are still read: their other cells get
         # checked, and their ids still count for references from other files
-        columns, complete = self._map_headers(table)
+        columns, complete = self.map_headers(table)
         plan = [(index, column.name, table.headers[index], column.parse, column.required)
                 for index, column in columns.items()]
         where = {name: (index, header) for index, name, header, _, _ in plan}
@@ -153,8 +153,9 @@ class Builder:
             self._parse_row(table, plan, where, kept, keep, number, cells,
                             shared).ok &= complete
 
-    def _map_headers(self, table: Table) -> tuple[dict[int, Column], bool]:
-        """Column index -> Column, and whether every required column is there."""
+    def map_headers(self, table: Table) -> tuple[dict[int, Column], bool]:
+        """Column index -> Column, and whether every required column is there (problems
+        in ``errors``, ignored columns in ``warnings``); importers.fast maps with it too."""
         entity = table.entity
         mapped: dict[int, Column] = {}
         first: dict[str, str] = {}

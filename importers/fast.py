@@ -170,7 +170,7 @@ def _plan(builder: Builder, shown: str, entity: spec.Entity, data: bytes) -> tup
     offset, header_row, headers = _header(data)
     if len(headers) > MAX_HEADERS:
         raise GiveUp(f"{shown}: {len(headers)} columns")
-    mapped, complete = builder._map_headers(Table(shown, entity, headers, header_row))
+    mapped, complete = builder.map_headers(Table(shown, entity, headers, header_row))
     if builder.errors or not complete:
         raise GiveUp(f"{shown}: a problem with the headers")
     columns = []
