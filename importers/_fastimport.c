@@ -299,13 +299,13 @@ typedef struct {
     uint8_t *has_point;
     Str *route;          /* WKT of the row's route (ducts, sections) */
     /* special columns, -1 when absent */
-    int c_id, c_lon, c_lat, c_crs, c_geometry, c_length, c_tier, c_customer, c_location,
-        c_cable, c_a, c_z, c_a_end, c_z_end, c_fibers, c_cores, c_name;
+    int c_id, c_lon, c_lat, c_geometry, c_length, c_tier, c_customer, c_location, c_cable, c_a,
+        c_z, c_a_end, c_z_end, c_fibers, c_cores;
 } Table;
 
 typedef struct { int32_t site_row, depot_row; double km; Str km_text; } Served;
 
-typedef struct Ctx {
+typedef struct {
     Table t[N_ENTITIES];
     Arena arena;
     Str *frags; size_t n_frags, cap_frags;
@@ -315,9 +315,8 @@ typedef struct Ctx {
 } Ctx;
 
 static const char CAPSULE[] = "importers._fastimport.Ctx";
-static void ctx_free(struct Ctx *c);
 
-static void ctx_free(struct Ctx *c) {
+static void ctx_free(Ctx *c) {
     for (int e = 0; e < N_ENTITIES; e++) {
         Table *t = &c->t[e];
         for (int k = 0; k < t->n_cols; k++) { map_free(&t->cols[k].memo); PyMem_RawFree(t->cols[k].target); }
@@ -701,13 +700,12 @@ static int read_table(Ctx *c, PyObject *plan) {
         }
     }
     t->c_id = find_col(t, "id"); t->c_lon = find_col(t, "lon"); t->c_lat = find_col(t, "lat");
-    t->c_crs = find_col(t, "crs"); t->c_geometry = find_col(t, "geometry");
+    t->c_geometry = find_col(t, "geometry");
     t->c_length = find_col(t, "length_m"); t->c_tier = find_col(t, "tier");
     t->c_customer = find_col(t, "customer_id"); t->c_location = find_col(t, "location_id");
     t->c_cable = find_col(t, "cable_id"); t->c_a = find_col(t, "a_id"); t->c_z = find_col(t, "z_id");
     t->c_a_end = find_col(t, "a_end"); t->c_z_end = find_col(t, "z_end");
     t->c_fibers = find_col(t, "fiber_count"); t->c_cores = find_col(t, "cores_used");
-    t->c_name = find_col(t, "name");
     if (t->c_id < 0) GIVE_UP("no id column");
 
     const char *start = PyBytes_AS_STRING(data), *end = start + PyBytes_GET_SIZE(data);
