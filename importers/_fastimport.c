@@ -193,8 +193,7 @@ static const uint32_t NFC_SAFE[][2] = {
 #define N_NFC_SAFE (sizeof(NFC_SAFE) / sizeof(NFC_SAFE[0]))
 
 static inline int nfc_safe(uint32_t c) {
-    if (c < 0x80) return c >= 0x20 && c < 0x7F;
-    for (size_t i = 1; i < N_NFC_SAFE; i++)
+    for (size_t i = 0; i < N_NFC_SAFE; i++)
         if (c >= NFC_SAFE[i][0] && c <= NFC_SAFE[i][1]) return 1;
     return 0;
 }
@@ -247,6 +246,7 @@ typedef struct {
     union { const char *p; double f; long long i; size_t start; } u;
 } Val;
 typedef struct { const char *p; uint32_t n; } Str;
+typedef struct { Str *s; size_t n, cap; } StrVec;
 
 /* column kinds (importers/fast.py names them) */
 enum { K_TEXT = 0, K_ID, K_MEMO, K_NUMBER, K_NON_NEGATIVE, K_COUNT, K_IDS, K_CRS };
@@ -281,7 +281,10 @@ typedef struct {
     int32_t *target;   /* single references, once resolved: entity << 27 | row */
 } Column;
 
-typedef struct { char key[40]; int col; } Prop;
+/* A property of a table's records: its key, its column (-1: none), and where its value
+ * comes from besides the column (decided once, in read_table). */
+enum { P_COLUMN = 0, P_LON, P_LAT, P_ROUTE, P_NOT_APPROX, P_TIER_OR_CUSTOMERS };
+typedef struct { char key[40]; int col, from; } Prop;
 
 typedef struct {
     int present, entity;
@@ -300,7 +303,7 @@ typedef struct {
     Str *route;          /* WKT of the row's route (ducts, sections) */
     /* special columns, -1 when absent */
     int c_id, c_lon, c_lat, c_geometry, c_length, c_tier, c_customer, c_location, c_cable, c_a,
-        c_z, c_a_end, c_z_end, c_fibers, c_cores;
+        c_z, c_a_end, c_z_end, c_fibers, c_cores, c_ducts;
 } Table;
 
 typedef struct { int32_t site_row, depot_row; double km; Str km_text; } Served;
@@ -308,8 +311,8 @@ typedef struct { int32_t site_row, depot_row; double km; Str km_text; } Served;
 typedef struct {
     Table t[N_ENTITIES];
     Arena arena;
-    Str *frags; size_t n_frags, cap_frags;
-    Str *items; size_t n_items, cap_items;
+    StrVec frags;  /* memoised values' JSON */
+    StrVec items;  /* the ids of id lists (V_LIST) */
     Served *served; size_t n_served;
     Buf scratch;
 } Ctx;
@@ -326,7 +329,7 @@ static void ctx_free(Ctx *c) {
         PyMem_RawFree(t->lon_text); PyMem_RawFree(t->lat_text);
     }
     arena_free(&c->arena);
-    PyMem_RawFree(c->frags); PyMem_RawFree(c->items); PyMem_RawFree(c->served);
+    PyMem_RawFree(c->frags.s); PyMem_RawFree(c->items.s); PyMem_RawFree(c->served);
     buf_free(&c->scratch);
     PyMem_RawFree(c);
 }
@@ -337,26 +340,16 @@ static char *arena_copy(Ctx *c, const char *p, size_t n) {
     return q;
 }
 
-static int push_frag(Ctx *c, const char *p, size_t n) {
-    if (c->n_frags == c->cap_frags) {
-        size_t cap = c->cap_frags ? c->cap_frags * 2 : 64;
-        Str *f = PyMem_RawRealloc(c->frags, cap * sizeof(Str));
-        if (!f) { PyErr_NoMemory(); return -1; }
-        c->frags = f; c->cap_frags = cap;
+/* Appends (p, n) to v; its index, or -1. */
+static int push_str(StrVec *v, const char *p, size_t n) {
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 256;
+        Str *s = PyMem_RawRealloc(v->s, cap * sizeof(Str));
+        if (!s) { PyErr_NoMemory(); return -1; }
+        v->s = s; v->cap = cap;
     }
-    c->frags[c->n_frags].p = p; c->frags[c->n_frags].n = (uint32_t)n;
-    return (int)c->n_frags++;
-}
-static int push_item(Ctx *c, const char *p, size_t n) {
-    if (c->n_items == c->cap_items) {
-        size_t cap = c->cap_items ? c->cap_items * 2 : 4096;
-        Str *f = PyMem_RawRealloc(c->items, cap * sizeof(Str));
-        if (!f) { PyErr_NoMemory(); return -1; }
-        c->items = f; c->cap_items = cap;
-    }
-    c->items[c->n_items].p = p; c->items[c->n_items].n = (uint32_t)n;
-    c->n_items++;
-    return 0;
+    v->s[v->n].p = p; v->s[v->n].n = (uint32_t)n;
+    return (int)v->n++;
 }
 
 /* ---- calling a Python parser -------------------------------------------------------------- */
@@ -443,12 +436,12 @@ static int memo_value(Ctx *c, Column *col, const char *p, size_t n, Val *v) {
         if (bad) return -1;
         if (col->kind == K_CRS && !(fn == 5 && memcmp(fp, "WGS84", 5) == 0))
             GIVE_UP("a coordinate system other than WGS84");
-        found = push_frag(c, fp, fn);
+        found = push_str(&c->frags, fp, fn);
         if (found < 0) return -1;
         const char *key = arena_copy(c, p, n);
         if (!key || map_put(&col->memo, key, (uint32_t)n, found) == -2) return -1;
     }
-    v->type = V_FRAG; v->u.p = c->frags[found].p; v->n = c->frags[found].n;
+    v->type = V_FRAG; v->u.p = c->frags.s[found].p; v->n = c->frags.s[found].n;
     return 0;
 }
 
@@ -523,7 +516,7 @@ static int cell_value(Ctx *c, Column *col, const char *p, size_t n, Val *v) {
         return 0;
     }
     case K_IDS: {
-        size_t start = c->n_items;
+        size_t start = c->items.n;
         if (info.ascii) {
             size_t i = 0;
             while (i < n) {
@@ -532,9 +525,9 @@ static int cell_value(Ctx *c, Column *col, const char *p, size_t n, Val *v) {
                 while (i < n && !id_separator(p[i])) i++;
                 if (i > s) {
                     int dup = 0; /* dict.fromkeys: the first of each */
-                    for (size_t k = start; k < c->n_items; k++)
-                        if (c->items[k].n == i - s && memcmp(c->items[k].p, p + s, i - s) == 0) { dup = 1; break; }
-                    if (!dup && push_item(c, p + s, i - s) < 0) return -1;
+                    for (size_t k = start; k < c->items.n; k++)
+                        if (c->items.s[k].n == i - s && memcmp(c->items.s[k].p, p + s, i - s) == 0) { dup = 1; break; }
+                    if (!dup && push_str(&c->items, p + s, i - s) < 0) return -1;
                 }
             }
         } else {
@@ -543,15 +536,15 @@ static int cell_value(Ctx *c, Column *col, const char *p, size_t n, Val *v) {
             if (!PyList_Check(r)) { Py_DECREF(r); GIVE_UP("ids that are not a list"); }
             for (Py_ssize_t k = 0; k < PyList_GET_SIZE(r); k++) {
                 const char *ip; size_t in;
-                if (str_result(c, PyList_GET_ITEM(r, k), &ip, &in) < 0 || push_item(c, ip, in) < 0) {
+                if (str_result(c, PyList_GET_ITEM(r, k), &ip, &in) < 0 || push_str(&c->items, ip, in) < 0) {
                     Py_DECREF(r);
                     return -1;
                 }
             }
             Py_DECREF(r);
         }
-        if (c->n_items == start) GIVE_UP("a list of ids with no id");
-        v->type = V_LIST; v->u.start = start; v->n = (uint32_t)(c->n_items - start);
+        if (c->items.n == start) GIVE_UP("a list of ids with no id");
+        v->type = V_LIST; v->u.start = start; v->n = (uint32_t)(c->items.n - start);
         return 0;
     }
     }
@@ -706,6 +699,17 @@ static int read_table(Ctx *c, PyObject *plan) {
     t->c_cable = find_col(t, "cable_id"); t->c_a = find_col(t, "a_id"); t->c_z = find_col(t, "z_id");
     t->c_a_end = find_col(t, "a_end"); t->c_z_end = find_col(t, "z_end");
     t->c_fibers = find_col(t, "fiber_count"); t->c_cores = find_col(t, "cores_used");
+    t->c_ducts = find_col(t, "duct_ids");
+    for (int k = 0; k < t->n_props; k++) {
+        Prop *prop = &t->props[k];
+        const char *key = prop->key;
+        prop->from = strcmp(key, "lon") == 0 ? P_LON
+                   : strcmp(key, "lat") == 0 ? P_LAT
+                   : strcmp(key, "geometry") == 0 && t->c_geometry >= 0 ? P_ROUTE
+                   : strcmp(key, "geometry_approx") == 0 && e == E_SECTIONS ? P_NOT_APPROX
+                   : strcmp(key, "tier") == 0 && e == E_SITES && t->c_customer >= 0 ? P_TIER_OR_CUSTOMERS
+                   : P_COLUMN;
+    }
     if (t->c_id < 0) GIVE_UP("no id column");
 
     const char *start = PyBytes_AS_STRING(data), *end = start + PyBytes_GET_SIZE(data);
@@ -783,7 +787,7 @@ static int resolve_table(Ctx *c, Table *t) {
             if (v->type == V_NONE) { if (!col->many) col->target[r] = -1; continue; }
             if (col->many) {
                 for (uint32_t i = 0; i < v->n; i++) {
-                    Str *item = &c->items[v->u.start + i];
+                    Str *item = &c->items.s[v->u.start + i];
                     if (resolve(c, col, item->p, item->n) < 0) GIVE_UP("a reference not plainly to one element of the import");
                 }
             } else {
@@ -1119,7 +1123,7 @@ static int put_val(Ctx *c, Buf *b, Val *v) {
     case V_LIST:
         if (buf_putc(b, '[') < 0) return -1;
         for (uint32_t i = 0; i < v->n; i++) {
-            Str *item = &c->items[v->u.start + i];
+            Str *item = &c->items.s[v->u.start + i];
             if ((i && buf_putc(b, ',') < 0) || put_json_str(b, item->p, item->n) < 0) return -1;
         }
         return buf_putc(b, ']');
@@ -1138,21 +1142,28 @@ static int put_props(Ctx *c, Buf *b, Table *t, size_t r) {
         Prop *prop = &t->props[k];
         Val v = prop->col >= 0 ? row[prop->col] : (Val){0};
         const char *key = prop->key;
-        if (strcmp(key, "lon") == 0 || strcmp(key, "lat") == 0) {
+        switch (prop->from) {
+        case P_LON:
+        case P_LAT: {
             if (!t->has_point || !t->has_point[r]) continue;
-            Str *text = key[1] == 'o' ? &t->lon_text[r] : &t->lat_text[r];
+            Str *text = prop->from == P_LON ? &t->lon_text[r] : &t->lat_text[r];
             v.type = V_FRAG; v.u.p = text->p; v.n = text->n;
-        } else if (strcmp(key, "geometry") == 0 && t->route) {
-            if (t->route[r].p) { v.type = V_STR; v.u.p = t->route[r].p; v.n = t->route[r].n; }
-        } else if (strcmp(key, "geometry_approx") == 0 && t->entity == E_SECTIONS) {
+            break;
+        }
+        case P_ROUTE:
+            if (t->route && t->route[r].p) { v.type = V_STR; v.u.p = t->route[r].p; v.n = t->route[r].n; }
+            break;
+        case P_NOT_APPROX:
             v.type = V_FRAG; v.u.p = "false"; v.n = 5;
-        } else if (strcmp(key, "tier") == 0 && t->entity == E_SITES && v.type == V_NONE &&
-                   t->c_customer >= 0) {
-            /* build._default_tier: the customer's tier */
-            int32_t target = t->cols[t->c_customer].target[r];
-            Table *cust = &c->t[E_CUSTOMERS];
-            if (target >= 0 && cust->c_tier >= 0)
-                v = cust->vals[(size_t)row_of(target) * cust->n_cols + cust->c_tier];
+            break;
+        case P_TIER_OR_CUSTOMERS: /* build._default_tier: else the customer's tier */
+            if (v.type == V_NONE) {
+                int32_t target = t->cols[t->c_customer].target[r];
+                Table *cust = &c->t[E_CUSTOMERS];
+                if (target >= 0 && cust->c_tier >= 0)
+                    v = cust->vals[(size_t)row_of(target) * cust->n_cols + cust->c_tier];
+            }
+            break;
         }
         if (v.type == V_NONE) continue;
         if (!first && buf_putc(b, ',') < 0) return -1;
@@ -1275,13 +1286,13 @@ static int gen_rel(Ctx *c, int type, size_t i, Table *t, size_t row, int end, lo
         return -1;
     if (type != R_SEGMENT) return 0;
     const char *keys[2] = {"cable_id", "duct_ids"};
-    int cols[2] = {t->c_cable, find_col(t, "duct_ids")};
+    int cols[2] = {t->c_cable, t->c_ducts};
     for (int k = 0; k < 2; k++) {
         if (cols[k] < 0) continue;
         Val *v = &vals[cols[k]];
         uint32_t items = v->type == V_LIST ? v->n : v->type == V_STR ? 1 : 0;
         for (uint32_t j = 0; j < items; j++) {
-            Str item = v->type == V_LIST ? c->items[v->u.start + j] : (Str){v->u.p, v->n};
+            Str item = v->type == V_LIST ? c->items.s[v->u.start + j] : (Str){v->u.p, v->n};
             snprintf(num, sizeof num, "[%lld,", rid);
             if (buf_putc(refs, *n_refs ? ',' : '[') < 0 || buf_puts(refs, num) < 0 ||
                 put_json_str(refs, keys[k], strlen(keys[k])) < 0 || buf_putc(refs, ',') < 0 ||

@@ -32,7 +32,6 @@ from importers import coords, spec
 from importers.build import Builder
 from importers.readers import CSV_SUFFIXES, XLSX_SUFFIXES, Table, _delimiter
 from inventory.geo.crs import WGS84, parse_crs
-from inventory.graph.sqlite_store import SqliteStore
 from inventory.model import NODE_FIELDS, REL_FIELDS, clean_id
 
 try:
@@ -67,8 +66,10 @@ def try_import(store: Any, paths: list[str | Path], default_crs: str,
                report: Any) -> bool:
     """Import ``paths`` into ``store`` if the fast path handles them, filling ``report``
     as the Python importer would; False (and nothing written) when it does not."""
-    if _fastimport is None or not ENABLED or not isinstance(store, SqliteStore) or \
-            default_crs != WGS84 or not store.is_empty():
+    # a store that takes a first load already encoded (SqliteStore.load_new), and is empty
+    load_new = getattr(store, "load_new", None)
+    if _fastimport is None or not ENABLED or load_new is None or default_crs != WGS84 or \
+            not store.is_empty():
         return False
     try:
         files = _csv_files(paths)
@@ -100,7 +101,7 @@ def try_import(store: Any, paths: list[str | Path], default_crs: str,
         else:
             _fastimport.emit(handle, emit)
 
-    summary = store.load_new(produce, records, expect_version=expect_version)
+    summary = load_new(produce, records, expect_version=expect_version)
     if summary is None:  # another import wrote first
         return False
     report.files = [{"file": shown, "entity": entity.key, "rows": n}

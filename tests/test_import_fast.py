@@ -27,8 +27,23 @@ from inventory.graph.sqlite_store import SqliteStore
 
 DATA = Path(__file__).parent / "data"
 
+def _import_and_digest(path: Path, store_file: Path) -> tuple[dict, str]:
+    """(the report without its time, the sha256 of the store's dump)."""
+    store = SqliteStore(store_file)
+    try:
+        report = core.import_paths(store, [path]).as_dict()
+    finally:
+        store.close()
+    report.pop("seconds")
+    db = sqlite3.connect(store_file)
+    try:
+        return report, hashlib.sha256("\n".join(db.iterdump()).encode()).hexdigest()
+    finally:
+        db.close()
+
+
 def _import(path: Path, store_file: Path, enabled: bool, monkeypatch) -> tuple[bool, dict, str]:
-    """(whether the fast path wrote it, the report without its time, the store's digest)."""
+    """(whether the fast path wrote it, the report, the store's digest)."""
     used = []
     real = fast.try_import
 
@@ -38,17 +53,7 @@ def _import(path: Path, store_file: Path, enabled: bool, monkeypatch) -> tuple[b
 
     monkeypatch.setattr(fast, "ENABLED", enabled)
     monkeypatch.setattr(fast, "try_import", spy)
-    store = SqliteStore(store_file)
-    try:
-        report = core.import_paths(store, [path]).as_dict()
-    finally:
-        store.close()
-    report.pop("seconds")
-    db = sqlite3.connect(store_file)
-    try:
-        digest = hashlib.sha256("\n".join(db.iterdump()).encode()).hexdigest()
-    finally:
-        db.close()
+    report, digest = _import_and_digest(path, store_file)
     return bool(used and used[-1]), report, digest
 
 
@@ -261,21 +266,12 @@ CELLS = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_siz
 
 
 def _import_quietly(folder: Path, store_file: Path, enabled: bool) -> tuple[dict, str]:
+    # hypothesis runs many examples in one test: no monkeypatch (function-scoped)
     saved, fast.ENABLED = fast.ENABLED, enabled
     try:
-        store = SqliteStore(store_file)
-        try:
-            report = core.import_paths(store, [folder]).as_dict()
-        finally:
-            store.close()
+        return _import_and_digest(folder, store_file)
     finally:
         fast.ENABLED = saved
-    report.pop("seconds")
-    db = sqlite3.connect(store_file)
-    try:
-        return report, hashlib.sha256("\n".join(db.iterdump()).encode()).hexdigest()
-    finally:
-        db.close()
 
 
 @pytest.fixture(scope="module")
