@@ -33,6 +33,7 @@ from click.testing import CliRunner
 from importers import import_paths
 from inventory.cli import cli
 from inventory.errors import ValidationError
+from inventory.graph.store import Node, Rel
 from inventory.output import safe_csv_cell
 
 CLEAN = Path(__file__).resolve().parent / "data" / "clean"
@@ -185,6 +186,17 @@ def test_property_names_and_labels_are_never_query_text(store, name):
         store.get_nodes(f"Site`) DETACH DELETE n //{name}", ["S-001"])
     with pytest.raises(ValidationError):
         list(store.iter_rels("SEGMENT]->() DETACH DELETE n //"))
+    # a write names the properties it creates (Neo4j: in the statement's text)
+    site = store.get_nodes("Site", ["S-001"])["S-001"]
+    with pytest.raises(ValidationError):
+        store.upsert([Node("Site", "S-NEW", {"name": "new", name: "x"})])
+    with pytest.raises(ValidationError):  # refused as an update too, before anything is sent
+        store.upsert([Node("Site", "S-NEW", {"name": "new"}),
+                      Node("Site", site.id, {**site.props, name: "x"})])
+    section = next(store.iter_rels("SEGMENT"))
+    with pytest.raises(ValidationError):
+        store.upsert(rels=[Rel("SEGMENT", "SEG-NEW", section.start, section.end,
+                               {**section.props, name: "x"})])
     assert store.digest() == before
 
 

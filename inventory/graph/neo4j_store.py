@@ -34,7 +34,7 @@ from inventory.graph.store import (
     canonical,
     check_label,
     check_prop,
-    check_rel,
+    check_records,
     check_rel_type,
     write_in_parts,
 )
@@ -111,9 +111,29 @@ class _SharedWrite:
 class _RelWrites(NamedTuple):
     """What one shape (type, start label, end label) of a batch of relationships writes."""
     rel_type: str
-    new: list[dict[str, Any]]  # rows to create, their ends as elementIds
+    new: list[tuple[Rel, str, str]]  # to create, with the elementIds of its ends
     changed: list[dict[str, Any]]  # rows whose properties change
     moved: list[str]  # ids that now join other ends: deleted, then created (in new)
+
+
+def _created_with(var: str, kind: str, keys: list[str], first: int) -> str:
+    """``SET v.id = row[first], v.`key` = row[first + 1], …``: the properties of a record
+    this statement creates, from the columns of its row (a list).
+
+    Created records travel as lists, not maps: a map's keys are packed, sent, decoded and
+    looked up as tokens again for every row, and ``SET n = map`` first looks for properties
+    to remove. The creates of the 10k export's nodes, alternated and rolled back: medians
+    1.33 s as maps, 0.99 s as lists; its relationships 1.25 s and 0.91 s. A null column
+    sets nothing, as a null in a map did not either.
+    """
+    sets = [f"{var}.id = row[{first}]"]
+    sets += [f"{var}.`{check_prop(kind, key)}` = row[{i}]" for i, key in enumerate(keys, first + 1)]
+    return "SET " + ", ".join(sets)
+
+
+def _columns(records: Iterable[Node | Rel]) -> list[str]:
+    """The property names of these records but ``id``, in one order."""
+    return sorted({key for record in records for key in record.props} - {"id"})
 
 
 def _empty_kinds(tx: Transaction, nodes: list[Node], rels: list[Rel]) -> set[str]:
@@ -372,10 +392,7 @@ class Neo4jStore(GraphStore):
         removals = self._removals(remove, remove_rels)
         node_list = list({n.key: n for n in nodes}.values())
         rel_list = list({(r.type, r.id): r for r in rels}.values())
-        for node in node_list:
-            check_label(node.label)
-        for rel in rel_list:
-            check_rel(rel)
+        check_records(node_list, rel_list)
         shared = _SharedWrite(node_list, rel_list)
         if commit_every is None:
             return self._write_part(node_list, rel_list, removals, progress, shared)
@@ -463,7 +480,7 @@ class Neo4jStore(GraphStore):
                 old = existing.get(node.id)
                 if old is None:
                     summary.created[label] += 1
-                    new.append({**node.props, "id": node.id})
+                    new.append(node)
                 elif old != canonical(node.props):
                     summary.updated[label] += 1
                     changed.append({"id": node.id, "props": {**node.props, "id": node.id}})
@@ -472,9 +489,12 @@ class Neo4jStore(GraphStore):
             # CREATE what the pre-read found absent: cheaper than MERGE, and the uniqueness
             # constraint still refuses a node another transaction created meanwhile.
             if new:
-                created = _run(tx, f"UNWIND $rows AS props CREATE (n:`{label}`) SET n = props "
-                               "RETURN collect(elementId(n))", rows=new)
-                creates.append((label, [row["id"] for row in new], created))
+                keys = _columns(new)
+                created = _run(tx, f"UNWIND $rows AS row CREATE (n:`{label}`) "
+                               f"{_created_with('n', label, keys, 0)} "
+                               "RETURN collect(elementId(n))",
+                               rows=[[node.id, *map(node.props.get, keys)] for node in new])
+                creates.append((label, [node.id for node in new], created))
             if changed:
                 _run(tx, f"UNWIND $rows AS row MATCH (n:`{label}` {{id: row.id}}) "
                      "SET n = row.props", rows=changed).consume()
@@ -513,12 +533,11 @@ class Neo4jStore(GraphStore):
             new, changed, moved = [], [], []
             starts, stops = ends[s_label], ends[e_label]
             for rel in group:
-                row = {"id": rel.id, "start": starts[rel.start[1]], "end": stops[rel.end[1]],
-                       "props": {**rel.props, "id": rel.id}}
+                start, end = starts[rel.start[1]], stops[rel.end[1]]
                 old = existing.get(rel.id)
                 if old is None:
                     summary.created[rel_type] += 1
-                    new.append(row)
+                    new.append((rel, start, end))
                     continue
                 old_rel = _rel_from_row(old)
                 same_ends = (old_rel.start, old_rel.end) == (rel.start, rel.end)
@@ -527,10 +546,10 @@ class Neo4jStore(GraphStore):
                     continue
                 summary.updated[rel_type] += 1
                 if same_ends:
-                    changed.append(row)
+                    changed.append({"id": rel.id, "props": {**rel.props, "id": rel.id}})
                 else:  # an id now joins other ends: the old relationship goes
                     moved.append(rel.id)
-                    new.append(row)
+                    new.append((rel, start, end))
             plan.append(_RelWrites(rel_type, new, changed, moved))
         return plan
 
@@ -554,10 +573,13 @@ class Neo4jStore(GraphStore):
                 # constraint refuses a relationship another transaction created meanwhile.
                 # (MERGE here let the planner match each row by scanning the type's id
                 # index when the store held few of the type: 14 s for 2,000 rows.)
+                keys = _columns(rel for rel, _, _ in new)
                 results.append(_run(
-                    tx, "UNWIND $rows AS row MATCH (a) WHERE elementId(a) = row.start "
-                    "MATCH (b) WHERE elementId(b) = row.end "
-                    f"CREATE (a)-[r:`{rel_type}`]->(b) SET r = row.props", rows=new))
+                    tx, "UNWIND $rows AS row MATCH (a) WHERE elementId(a) = row[0] "
+                    "MATCH (b) WHERE elementId(b) = row[1] "
+                    f"CREATE (a)-[r:`{rel_type}`]->(b) {_created_with('r', rel_type, keys, 2)}",
+                    rows=[[start, end, rel.id, *map(rel.props.get, keys)]
+                          for rel, start, end in new]))
         return results
 
     @staticmethod

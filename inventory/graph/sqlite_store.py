@@ -34,7 +34,7 @@ from inventory.graph.store import (
     canonical,
     check_label,
     check_prop,
-    check_rel,
+    check_records,
     check_rel_type,
     write_in_parts,
 )
@@ -333,12 +333,7 @@ class SqliteStore(GraphStore):
         summary = WriteSummary()
         node_list = _last_of_each(list(nodes), _LABEL)
         rel_list = _last_of_each(list(rels), _TYPE)
-        # Each kind of record once (what is checked is only its kind), in order of first
-        # appearance: the error is the one the first bad record gives.
-        for label in dict.fromkeys(map(_LABEL, node_list)):
-            check_label(label)
-        for rel in {(r.type, r.start[0], r.end[0]): r for r in rel_list}.values():
-            check_rel(rel)
+        check_records(node_list, rel_list)
         self._read("SELECT 1 FROM nodes LIMIT 1")  # a clear message when not initialised
         with self._write() as db, self._cache(db, len(node_list) + len(rel_list)):
             self._check_version(expect_version)

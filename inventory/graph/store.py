@@ -152,6 +152,28 @@ def check_rel(rel: Rel) -> None:
     check_endpoints(rel.type, rel.start[0], rel.end[0])
 
 
+def check_records(nodes: list[Node], rels: list[Rel]) -> None:
+    """Every label, relationship shape and property name of these records is the model's,
+    each kind checked once, in order of first appearance: a write is refused before it
+    starts, and the error is the one the first bad record gives."""
+    by_label: dict[str, set[str]] = {}
+    for node in nodes:
+        if node.label not in by_label:
+            by_label[check_label(node.label)] = set()
+        by_label[node.label].update(node.props)
+    by_shape: dict[tuple[str, str, str], set[str]] = {}
+    for rel in rels:
+        shape = (rel.type, rel.start[0], rel.end[0])
+        if shape not in by_shape:
+            check_rel(rel)
+            by_shape[shape] = set()
+        by_shape[shape].update(rel.props)
+    kinds = [*by_label.items(), *((shape[0], keys) for shape, keys in by_shape.items())]
+    for kind, keys in kinds:
+        for name in sorted(keys):
+            check_prop(kind, name)
+
+
 # json.dumps with these options builds a new encoder per call; one is enough.
 _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
@@ -292,7 +314,9 @@ class GraphStore(ABC):
         """Write nodes then relationships in one transaction: all of it or nothing.
 
         A relationship whose end is neither in this call nor in the store raises
-        :class:`~inventory.errors.NotFound` and nothing is written. ``progress`` is called
+        :class:`~inventory.errors.NotFound` and nothing is written; so does a label,
+        relationship shape or property name that is not the model's
+        (:class:`~inventory.errors.ValidationError`, :func:`check_records`). ``progress`` is called
         with the number of records written after each batch. ``remove`` (node keys, with
         their relationships) and ``remove_rels`` (relationship keys) are deleted at the end
         of the same transaction, as :meth:`delete` would (an access plan that adds and
