@@ -149,9 +149,12 @@ class DepotIndex:
         self.centre = (math.degrees(math.atan2(centre[1], centre[0])),
                        math.degrees(math.asin(max(-1.0, min(1.0, centre[2])))))
         self._centre_vec = centre
-        self._project = Transformer.from_crs(
-            "EPSG:4326", f"+proj=aeqd +lat_0={self.centre[1]} +lon_0={self.centre[0]} "
-            "+datum=WGS84 +units=m", always_xy=True)
+        # What Transformer.from_crs("EPSG:4326", "+proj=aeqd … +datum=WGS84", always_xy=True)
+        # resolves to, as PROJ's own pipeline: the same projection without a look-up in PROJ's
+        # database (7–10 ms of every import's process, against 0.2 ms)
+        self._project = Transformer.from_pipeline(
+            "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad "
+            f"+step +proj=aeqd +lat_0={self.centre[1]} +lon_0={self.centre[0]} +ellps=WGS84")
         xs, ys = self._project.transform(self.lons, self.lats)
         self._tree = shapely.STRtree(shapely.points(xs, ys))
         self._depot_theta = float(self._angle(self.lons, self.lats).max())
