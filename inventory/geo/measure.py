@@ -226,7 +226,9 @@ class DepotIndex:
         bi = np.empty(len(lons), dtype=np.int64)
         bd = np.empty(len(lons), dtype=float)
         bi[best_site], bd[best_site] = best_depot, best_dist
-        missing = np.setdiff1d(np.arange(len(lons)), best_site)
+        found = np.zeros(len(lons), dtype=bool)
+        found[best_site] = True
+        missing = np.nonzero(~found)[0]  # (not np.setdiff1d: it imports numpy.ma, 10 ms)
         if len(missing):                           # cannot happen; belt and braces
             bi[missing] = first[missing] if len(first) == len(lons) else 0
             _, _, d = GEOD.inv(lons[missing], lats[missing], self.lons[bi[missing]],
