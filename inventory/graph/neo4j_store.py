@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from neo4j import GraphDatabase, ManagedTransaction, Result, Transaction
@@ -36,11 +37,13 @@ from inventory.graph.store import (
     check_prop,
     check_records,
     check_rel_type,
+    last_of_each,
     write_in_parts,
 )
 from inventory.model import LABELS, REL_TYPES
 
 BATCH = 2000
+_LABEL, _TYPE = attrgetter("label"), attrgetter("type")
 PAGE = 5000
 
 # The driver logs its retries as warnings; our own errors say what matters, once.
@@ -390,8 +393,8 @@ class Neo4jStore(GraphStore):
                remove_rels: Iterable[tuple[str, str]] = (),
                commit_every: int | None = None) -> WriteSummary:
         removals = self._removals(remove, remove_rels)
-        node_list = list({n.key: n for n in nodes}.values())
-        rel_list = list({(r.type, r.id): r for r in rels}.values())
+        node_list = last_of_each(list(nodes), _LABEL)
+        rel_list = last_of_each(list(rels), _TYPE)
         check_records(node_list, rel_list)
         shared = _SharedWrite(node_list, rel_list)
         if commit_every is None:

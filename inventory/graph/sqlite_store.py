@@ -36,6 +36,7 @@ from inventory.graph.store import (
     check_prop,
     check_records,
     check_rel_type,
+    last_of_each,
     write_in_parts,
 )
 from inventory.model import LABELS, REL_TYPES
@@ -129,24 +130,6 @@ def _decode(text: str) -> dict[str, Any]:
 
 
 _ID, _LABEL, _TYPE = attrgetter("id"), attrgetter("label"), attrgetter("type")
-
-
-def _last_of_each(records: list, kind: Callable[[Any], str]) -> list:
-    """Records with one per (kind, id): the last one, where the first one was. An import
-    has no repeats, and a million-entry dict of (kind, id) keys would cost 200 MB at 100,000
-    sites: the check keeps only sets of ids (which share the id strings)."""
-    # An import's ids are unique whatever the kind: then one set, built in C, says so.
-    if len(set(map(_ID, records))) == len(records):
-        return records
-    seen: dict[str, set[str]] = {}
-    for record in records:
-        ids = seen.get(kind(record))
-        if ids is None:
-            ids = seen[kind(record)] = set()
-        if record.id in ids:
-            return list({(kind(r), r.id): r for r in records}.values())
-        ids.add(record.id)
-    return records
 
 
 def _group(records: list, kind: Callable[[Any], str]) -> dict[str, list]:
@@ -331,8 +314,8 @@ class SqliteStore(GraphStore):
                 remove: list[Key], remove_rels: list[tuple[str, str]]) -> WriteSummary:
         """One transaction of :meth:`upsert`."""
         summary = WriteSummary()
-        node_list = _last_of_each(list(nodes), _LABEL)
-        rel_list = _last_of_each(list(rels), _TYPE)
+        node_list = last_of_each(list(nodes), _LABEL)
+        rel_list = last_of_each(list(rels), _TYPE)
         check_records(node_list, rel_list)
         self._read("SELECT 1 FROM nodes LIMIT 1")  # a clear message when not initialised
         with self._write() as db, self._cache(db, len(node_list) + len(rel_list)):
