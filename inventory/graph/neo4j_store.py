@@ -43,8 +43,8 @@ from inventory.graph.store import (
 from inventory.model import LABELS, REL_TYPES
 
 BATCH = 2000
-_LABEL, _TYPE = attrgetter("label"), attrgetter("type")
 PAGE = 5000
+_LABEL, _TYPE = attrgetter("label"), attrgetter("type")
 
 # The driver logs its retries as warnings; our own errors say what matters, once.
 logging.getLogger("neo4j").addHandler(logging.NullHandler())
