@@ -151,12 +151,12 @@ def test_nearest_scales_without_scanning(monkeypatch):
     depots need a few geodesics per site, where a scan would need 10^8 (counted, not timed)."""
     from inventory.geo import measure
 
-    pairs = []
+    pairs, geod = [], measure.GEOD
 
     class CountingGeod:
         def inv(self, lons1, lats1, lons2, lats2):
             pairs.append(np.size(lons1))
-            return measure.Geod(ellps="WGS84").inv(lons1, lats1, lons2, lats2)
+            return geod.inv(lons1, lats1, lons2, lats2)
 
     monkeypatch.setattr(measure, "GEOD", CountingGeod())
     rng = np.random.default_rng(3)

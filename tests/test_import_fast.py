@@ -68,12 +68,17 @@ def _both(path: Path, tmp_path: Path, monkeypatch) -> tuple[bool, dict]:
     return used, report
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("generated") / "export"
-    result = CliRunner().invoke(cli, ["generate", "--sites", "150", "--seed", "11", str(out)])
+def _generate(out: Path, sites: int, seed: int) -> Path:
+    """A generated export of ``sites`` sites in ``out``."""
+    result = CliRunner().invoke(cli, ["generate", "--sites", str(sites), "--seed", str(seed),
+                                      str(out)])
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    return _generate(tmp_path_factory.mktemp("generated") / "export", 150, 11)
 
 
 def _copy(src: Path, dst: Path) -> Path:
@@ -107,9 +112,7 @@ def test_a_generated_export_takes_the_fast_path_to_the_same_store(generated, tmp
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_other_generated_exports_too(seed, tmp_path, monkeypatch):
-    out = tmp_path / "export"
-    result = CliRunner().invoke(cli, ["generate", "--sites", "60", "--seed", str(seed), str(out)])
-    assert result.exit_code == 0, result.output
+    out = _generate(tmp_path / "export", 60, seed)
     assert _both(out, tmp_path, monkeypatch)[0]
 
 
@@ -276,10 +279,7 @@ def _import_quietly(folder: Path, store_file: Path, enabled: bool) -> tuple[dict
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("small") / "export"
-    result = CliRunner().invoke(cli, ["generate", "--sites", "8", "--seed", "5", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+    return _generate(tmp_path_factory.mktemp("small") / "export", 8, 5)
 
 
 @settings(max_examples=60, deadline=None,

@@ -176,8 +176,9 @@ def check_rel(rel: Rel) -> None:
 
 def check_records(nodes: list[Node], rels: list[Rel]) -> None:
     """Every label, relationship shape and property name of these records is the model's,
-    each kind checked once, in order of first appearance: a write is refused before it
-    starts, and the error is the one the first bad record gives."""
+    or ValidationError before a write starts. Labels and shapes are checked once each, in
+    order of first appearance (the error is the first bad record's), then the property
+    names of each."""
     by_label: dict[str, set[str]] = {}
     for node in nodes:
         if node.label not in by_label:
@@ -336,9 +337,10 @@ class GraphStore(ABC):
         """Write nodes then relationships in one transaction: all of it or nothing.
 
         A relationship whose end is neither in this call nor in the store raises
-        :class:`~inventory.errors.NotFound` and nothing is written; so does a label,
-        relationship shape or property name that is not the model's
-        (:class:`~inventory.errors.ValidationError`, :func:`check_records`). ``progress`` is called
+        :class:`~inventory.errors.NotFound` and nothing is written. A label, relationship
+        shape or property name that is not the model's raises
+        :class:`~inventory.errors.ValidationError` before anything is written
+        (:func:`check_records`). ``progress`` is called
         with the number of records written after each batch. ``remove`` (node keys, with
         their relationships) and ``remove_rels`` (relationship keys) are deleted at the end
         of the same transaction, as :meth:`delete` would (an access plan that adds and
