@@ -5,9 +5,12 @@ nothing, the bench itself (``make bench``) is where they are read."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -140,11 +143,13 @@ def test_neo4j_comparison_leaves_out_a_warm_up_round(tmp_path: Path, monkeypatch
     runner.neo4j = {"import_dir": str(tmp_path / "import")}
     order: list[str] = []
     # the first time of each is its warm-up run (on a fresh server the slowest)
-    times = {"loadcsv": iter([20.0, 5.0, 6.0, 4.0]), "import": iter([30.0, 4.0, 3.0, 5.0]),
+    times = {"loadcsv": iter([20.0, 5.0, 6.0, 4.0]), "loadcsv_one_tx": iter([25.0, 5.5, 4.5, 6.5]),
+             "import": iter([30.0, 4.0, 3.0, 5.0]),
              "import_commit_every": iter([30.0, 2.5, 2.0, 3.0])}
 
     def run_step(step, env=None, **kwargs):
-        name = "import_commit_every" if kwargs.get("commit_every") else step
+        name = ("import_commit_every" if kwargs.get("commit_every") else
+                "loadcsv_one_tx" if step == "loadcsv" and kwargs["batch"] is None else step)
         order.append(name)
         seconds = next(times[name])
         return {"seconds": seconds + 1.0, **({} if step == "loadcsv" else
@@ -153,14 +158,30 @@ def test_neo4j_comparison_leaves_out_a_warm_up_round(tmp_path: Path, monkeypatch
     monkeypatch.setattr(runner, "run_step", run_step)
     results: dict = {}
     runner.neo4j_import_and_loadcsv(results, 10_000, {}, "bolt://x", tmp_path, parts=False)
-    assert order == ["loadcsv", "import", "import_commit_every"] * 4
+    assert order == ["loadcsv", "loadcsv_one_tx", "import", "import_commit_every"] * 4
     assert results["loadcsv_neo4j"]["runs_seconds"] == [6.0, 7.0, 5.0]
     assert results["loadcsv_neo4j"]["seconds"] == 6.0
     assert results["loadcsv_neo4j"]["warmup_seconds"] == 21.0
+    assert results["loadcsv_neo4j_one_tx"]["seconds"] == 6.5
     assert results["import_neo4j"]["write_seconds"] == 4.0
     assert results["import_neo4j"]["warmup_seconds"] == 30.0
+    # each import against LOAD CSV committing as it does; the one transaction also against
+    # the batched LOAD CSV
+    assert results["import_neo4j"]["write_vs_loadcsv_one_tx"] == 6.5 / 4.0
     assert results["import_neo4j"]["write_vs_loadcsv"] == 6.0 / 4.0
     assert results["import_neo4j_commit_every"]["write_vs_loadcsv"] == 6.0 / 2.5
+    assert "write_vs_loadcsv_one_tx" not in results["import_neo4j_commit_every"]
+
+    # an import in parts (one transaction per file) has no LOAD CSV in one transaction
+    order.clear()
+    times.update(loadcsv=iter([20.0, 5.0, 6.0, 4.0]), loadcsv_one_tx=iter([]),
+                 **{"import": iter([30.0, 4.0, 3.0, 5.0]),
+                    "import_commit_every": iter([30.0, 2.5, 2.0, 3.0])})
+    results = {}
+    runner.neo4j_import_and_loadcsv(results, 10_000, {}, "bolt://x", tmp_path, parts=True)
+    assert order == ["loadcsv", "import", "import_commit_every"] * 4
+    assert "loadcsv_neo4j_one_tx" not in results
+    assert "write_vs_loadcsv_one_tx" not in results["import_neo4j"]
 
 
 def test_the_floor_step_reads_every_row_and_writes_what_the_import_writes(tmp_path: Path,
@@ -180,3 +201,28 @@ def test_the_floor_step_reads_every_row_and_writes_what_the_import_writes(tmp_pa
     assert result["rows_read"] == expected["rows_read"]
     assert result["records"] == expected["records"]
     assert open_store(floored).digest() == open_store(imported).digest()
+
+
+@pytest.mark.neo4j
+@pytest.mark.parametrize("batch", [None, 7])
+def test_loadcsv_loads_the_records_the_import_writes(tmp_path: Path, monkeypatch, neo4j_server,
+                                                     neo4j_store, batch) -> None:
+    """The bench's anchor, LOAD CSV in one transaction or in transactions of ``batch`` rows,
+    loads exactly the store an import of the same export writes: the same rows. The test
+    server's import directory is scripts/neo4j's (``$NEO4J_STATE_DIR``, or ./.neo4j)."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench.steps import step_import, step_loadcsv
+    from importers.generate import generate
+    from inventory.graph.store import open_store
+
+    data = tmp_path / "export"
+    generate(data, sites=30, seed=3)
+    imported = str(tmp_path / "imported.db")
+    step_import(imported, str(data))
+    monkeypatch.setenv("INVENTORY_NEO4J_USER", neo4j_server["user"])
+    monkeypatch.setenv("INVENTORY_NEO4J_PASSWORD", neo4j_server["password"])
+    import_dir = Path(os.environ.get("NEO4J_STATE_DIR", ROOT / ".neo4j")) / "import"
+    result = step_loadcsv(neo4j_server["uri"], str(data), str(import_dir), batch=batch)
+    assert result["batch"] == batch
+    assert ("commit" in result["per_entity_seconds"]) == (batch is None)
+    assert neo4j_store.digest() == open_store(imported).digest()
