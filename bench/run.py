@@ -51,6 +51,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 HUGE = 1_000_000
+#: rounds of the Neo4j loaders that warm the server and are not counted: on a fresh server
+#: the first runs took up to five times as long, the second up to twice (LOAD CSV at 1k:
+#: 5.7 s, 1.0 s, then 1.0-1.3 s; session 14), so one round was not enough
+WARMUP_ROUNDS = 2
 #: a run whose CPU time was stolen by the host this much or more is flagged in the table
 STEAL_WARNING = 0.05
 
@@ -242,9 +246,8 @@ class Runner:
         each does (in one transaction, unless ``parts``; every LOADCSV_BATCH rows),
         alternated ``--repeat`` times on the one server (whose speed drifts by a quarter
         from run to run): each one's median run, and the ratios of the medians of LOAD
-        CSV's time and of each import's write. A first round of all of them warms the
-        server (its JIT compiler, caches) and is not counted (``warmup_seconds``): the
-        first runs on a fresh server took up to twice as long, for whichever came first."""
+        CSV's time and of each import's write. WARMUP_ROUNDS rounds of all of them warm
+        the server (its JIT compiler, caches) and are not counted (``warmup_seconds``)."""
         loadcsv = self.neo4j.get("import_dir") and n <= self.args.loadcsv_max and \
             not self.skipped("loadcsv_neo4j")
         repeat = self.args.repeat if loadcsv else 1
@@ -257,7 +260,8 @@ class Runner:
             del loaders["loadcsv_neo4j"], loaders["loadcsv_neo4j_one_tx"]
         elif parts:  # LOAD CSV has no counterpart of an import in parts
             del loaders["loadcsv_neo4j_one_tx"]
-        for i in range(-1 if loadcsv else 0, repeat):
+        warmups = WARMUP_ROUNDS if loadcsv else 0
+        for i in range(-warmups, repeat):
             of = " (warm-up)" if i < 0 else f" ({i + 1}/{repeat})" if repeat > 1 else ""
             for name, (step, how) in loaders.items():
                 if not self.skipped(name):
@@ -268,10 +272,9 @@ class Runner:
                            else {})))
         for name, done in runs.items():
             key = "seconds" if name.startswith("loadcsv") else "write_seconds"
-            warmup, counted = (done[0], done[1:]) if loadcsv else (None, done)
-            results[name] = median_run(counted, key)
-            if warmup is not None:
-                results[name]["warmup_seconds"] = warmup.get(key)
+            results[name] = median_run(done[warmups:], key)
+            if warmups:
+                results[name]["warmup_seconds"] = [run.get(key) for run in done[:warmups]]
         # each import against LOAD CSV committing as it does, and the one transaction
         # against the batched LOAD CSV too (the comparison of sessions 1-13)
         for name, anchor, ratio in (

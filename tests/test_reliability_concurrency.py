@@ -1,8 +1,9 @@
 """Concurrency on the embedded store: readers during a large import, two imports at once.
 
 * **Readers keep getting answers** while ``inventory import`` of a generated 2,000-site export
-  writes (WAL: one writer, many readers). Every read succeeds, quickly, and sees the store
-  either as it was before the import or as it is after it, never half of it.
+  writes (WAL: one writer, many readers). Every read succeeds without waiting for a lock (the
+  reader's busy timeout is 0, so a blocked read fails at once) and sees the store either as
+  it was before the import or as it is after it, never half of it.
 * **Two imports at once** (two subprocesses on the same file) are serialised by SQLite's write
   lock, or the second is refused with a clear message: the final store equals one of the two
   imports applied after the other, never a mix.
@@ -54,7 +55,9 @@ def _base(path) -> str:
 def test_readers_keep_getting_answers_while_a_large_import_writes(tmp_path, exports):
     path = tmp_path / "live.db"
     _base(path)
-    reader = SqliteStore(path, timeout=5)
+    # no busy timeout: a read that had to wait for the writer's lock raises "database is
+    # locked" at once, so that every read below succeeding means no read was blocked
+    reader = SqliteStore(path, timeout=0)
     total_before = sum(reader.count_nodes().values())
     seen: set[int] = set()
     latencies = {"check": [], "write": []}
@@ -79,7 +82,6 @@ def test_readers_keep_getting_answers_while_a_large_import_writes(tmp_path, expo
     FIGURES["reads during the write"] = len(latencies["write"])
     FIGURES["slowest read during the write (ms)"] = round(1000 * max(latencies["write"]), 1)
     assert len(latencies["write"]) >= 3, latencies
-    assert max(latencies["write"]) < 2.0
     assert seen <= {total_before, total_after}, "a reader saw part of an import"
     assert total_after > total_before
 
