@@ -239,6 +239,7 @@ static void cell_info(const char *p, size_t n, CellInfo *info) {
 }
 
 /* ---- values ------------------------------------------------------------------------------ */
+/* V_FRAG: JSON text as it is (a memoised parser's result; a number that is its own repr) */
 enum { V_NONE = 0, V_STR, V_FRAG, V_FLOAT, V_INT, V_LIST };
 typedef struct {
     uint8_t type;
@@ -400,6 +401,31 @@ static int plain_number(const char *p, size_t n, double *out) {
     return !(*out == -1.0 && PyErr_Occurred());
 }
 
+/* [1-9][0-9]*|0, a dot, then decimals: is the text the repr of its own float, so that it
+ * is the store's JSON as it is (no conversion either way, which dominated check())? It is
+ * when it has at most 15 digits (DBL_DIG: such a decimal is the only one of its length that
+ * reads as its double, so repr's shortest digits are its own), no trailing zero but in
+ * "x.0", and repr writes it without an exponent (at least 1e-4). No sign: the numbers the
+ * fast path sees (lengths, coordinates in China) are not negative. Its decimals, or -1. */
+static int canonical_decimals(const char *p, size_t n) {
+    size_t i = 0;
+    if (n == 0 || p[0] < '0' || p[0] > '9') return -1;
+    if (p[0] == '0') i = 1;
+    else while (i < n && p[i] >= '0' && p[i] <= '9') i++;
+    if (i >= n || p[i] != '.') return -1;
+    size_t whole = i++, first_nonzero = 0;
+    for (size_t k = i; k < n; k++) {
+        if (p[k] < '0' || p[k] > '9') return -1;
+        if (!first_nonzero && p[k] != '0') first_nonzero = k - whole;
+    }
+    size_t decimals = n - i;
+    if (decimals == 0 || whole + decimals > 15) return -1;
+    if (decimals == 1 && p[i] == '0') return 1;                 /* x.0 */
+    if (p[n - 1] == '0') return -1;                             /* repr has no trailing zero */
+    if (p[0] == '0' && first_nonzero > 4) return -1;            /* repr: 1e-05 */
+    return (int)decimals;
+}
+
 /* Text of a float as the store's canonical JSON writes it (repr, which orjson also writes
  * in this range); 0 outside it (the fast path gives up there). */
 static int json_float_ok(double x) {
@@ -484,6 +510,10 @@ static int cell_value(Ctx *c, Column *col, const char *p, size_t n, Val *v) {
         return memo_value(c, col, p, n, v);
     case K_NUMBER:
     case K_NON_NEGATIVE: {
+        if (canonical_decimals(p, n) >= 0) {  /* its own JSON; read when a coordinate */
+            v->type = V_FRAG; v->u.p = p; v->n = (uint32_t)n;
+            return 0;
+        }
         double x;
         if (plain_number(p, n, &x)) {
             if (col->kind == K_NON_NEGATIVE && x < 0) GIVE_UP("a negative number");
@@ -806,20 +836,45 @@ static int in_china(double lon, double lat) {
     return lon >= 73.0 && lon <= 136.0 && lat >= 3.0 && lat <= 54.0;
 }
 
+/* A coordinate cell: its value, and that rounded to 7 decimals (as coords rounds it) with,
+ * when the cell is the rounded value's JSON already (most are), that text; else
+ * floats_to_text() writes it. */
+static int coordinate(Val *v, double *value, double *rounded, Str *text) {
+    if (v->type != V_FRAG) {
+        *value = v->u.f;
+    } else if (!plain_number(v->u.p, v->n, value)) { /* canonical_decimals(): it is plain */
+        if (PyErr_Occurred()) return -1;
+        GIVE_UP("a number that is not plain");
+    } else if (canonical_decimals(v->u.p, v->n) <= 7) { /* its own repr; round(x, 7) is x */
+        *rounded = *value;
+        text->p = v->u.p; text->n = v->n;
+        return 0;
+    }
+    return round7(*value, rounded);
+}
+
 static int coordinates(Table *t) {
     if (t->c_lon < 0 && t->c_lat < 0) return 0;
     if (t->c_lon < 0 || t->c_lat < 0) GIVE_UP("lon without lat");
     t->lon = PyMem_RawMalloc((t->n_rows + 1) * sizeof(double));
     t->lat = PyMem_RawMalloc((t->n_rows + 1) * sizeof(double));
     t->has_point = PyMem_RawCalloc(t->n_rows + 1, 1);
-    if (!t->lon || !t->lat || !t->has_point) { PyErr_NoMemory(); return -1; }
+    t->lon_text = PyMem_RawCalloc(t->n_rows + 1, sizeof(Str));
+    t->lat_text = PyMem_RawCalloc(t->n_rows + 1, sizeof(Str));
+    if (!t->lon || !t->lat || !t->has_point || !t->lon_text || !t->lat_text) {
+        PyErr_NoMemory();
+        return -1;
+    }
     for (size_t r = 0; r < t->n_rows; r++) {
         Val *lon = &t->vals[r * t->n_cols + t->c_lon], *lat = &t->vals[r * t->n_cols + t->c_lat];
         if (lon->type == V_NONE && lat->type == V_NONE) continue;
         if (lon->type == V_NONE || lat->type == V_NONE) GIVE_UP("lon without lat");
         /* the crs column was checked to be WGS84 wherever it has a value */
-        if (!in_china(lon->u.f, lat->u.f)) GIVE_UP("a point outside China");
-        if (round7(lon->u.f, &t->lon[r]) < 0 || round7(lat->u.f, &t->lat[r]) < 0) return -1;
+        double x, y;
+        if (coordinate(lon, &x, &t->lon[r], &t->lon_text[r]) < 0 ||
+            coordinate(lat, &y, &t->lat[r], &t->lat_text[r]) < 0)
+            return -1;
+        if (!in_china(x, y)) GIVE_UP("a point outside China");
         t->has_point[r] = 1;
     }
     return 0;
@@ -838,6 +893,19 @@ static size_t route_number(const char *p, const char *end) {
     while (q < end && *q >= '0' && *q <= '9' && decimals < 7) { q++; decimals++; }
     if (!decimals) return 0;
     return (size_t)(q - p);
+}
+
+/* in_china() of a point of two route_number()s, read on their text: a number of that form
+ * is at least its whole part, and at most it only when its decimals are all zero. */
+static int route_number_between(const char *p, size_t n, int low, int high) {
+    int whole = 0, fraction = 0;
+    size_t i = 0;
+    for (; p[i] != '.'; i++) whole = whole * 10 + (p[i] - '0');
+    for (i++; i < n; i++) fraction |= p[i] != '0';
+    return whole >= low && (whole < high || (whole == high && !fraction));
+}
+static int route_point_in_china(const char *x, size_t lx, const char *y, size_t ly) {
+    return route_number_between(x, lx, 73, 136) && route_number_between(y, ly, 3, 54);
 }
 
 /* coords._plain_route: a plain WGS84 route (lon,lat;lon,lat… or LINESTRING (lon lat, …))
@@ -864,9 +932,7 @@ static int plain_route(Ctx *c, const char *p, size_t n, Str *wkt) {
         if (!ly) return 0;
         const char *y = q;
         q += ly;
-        double dx, dy;
-        if (!plain_number(x, lx, &dx) || !plain_number(y, ly, &dy)) return PyErr_Occurred() ? -1 : 0;
-        if (!in_china(dx, dy)) return 0;
+        if (!route_point_in_china(x, lx, y, ly)) return 0;
         if (points && buf_puts(out, ", ") < 0) return -1;
         /* the text with trailing zeros (and then a trailing dot) cut */
         const char *parts[2] = {x, y};
@@ -1005,12 +1071,9 @@ static int floats_to_text(Ctx *c) {
             v->type = V_FRAG; v->u.p = text.p; v->n = text.n;
         }
         if (!t->has_point) continue;
-        t->lon_text = PyMem_RawCalloc(t->n_rows + 1, sizeof(Str));
-        t->lat_text = PyMem_RawCalloc(t->n_rows + 1, sizeof(Str));
-        if (!t->lon_text || !t->lat_text) { PyErr_NoMemory(); return -1; }
         for (size_t r = 0; r < t->n_rows; r++)
-            if (t->has_point[r] && (float_text(c, t->lon[r], &t->lon_text[r]) < 0 ||
-                                    float_text(c, t->lat[r], &t->lat_text[r]) < 0))
+            if (t->has_point[r] && ((!t->lon_text[r].p && float_text(c, t->lon[r], &t->lon_text[r]) < 0) ||
+                                    (!t->lat_text[r].p && float_text(c, t->lat[r], &t->lat_text[r]) < 0)))
                 return -1;
     }
     for (size_t i = 0; i < c->n_served; i++)
