@@ -39,7 +39,7 @@ from inventory.graph.store import (
     last_of_each,
     write_in_parts,
 )
-from inventory.model import LABELS, REL_TYPES
+from inventory.model import LABELS, NODE_FIELDS, REL_TYPES
 
 BATCH = 2000
 # SQLite allows 32766 host parameters since 3.32; stay well below.
@@ -72,14 +72,21 @@ CREATE TABLE IF NOT EXISTS rel_refs (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# The labels whose nodes have a customer_id (find_nodes looks them up by it).
+CUSTOMER_LABELS = tuple(label for label, fields in NODE_FIELDS.items() if "customer_id" in fields)
 # The indexes besides the tables' own keys: dropped and built again after a bulk load into
 # an empty store (one sort each instead of a million random inserts; see upsert).
+# nodes_customer is partial: reading every other node's JSON for a NULL made it the
+# slowest index to build (10,000 sites: 132 ms, against 39 ms). SQLite plans a statement
+# again once its parameters are bound when a partial index depends on them, so find_nodes'
+# "label = ?" uses it; a store made before keeps its whole index, which serves as well.
 INDEXES = {
     "rels_start": "rels (start_nid)",
     "rels_end": "rels (end_nid)",
     "rel_refs_lookup": "rel_refs (key, value)",
     "rel_refs_rid": "rel_refs (rid)",
-    "nodes_customer": "nodes (label, json_extract(props, '$.customer_id'))",
+    "nodes_customer": "nodes (label, json_extract(props, '$.customer_id')) WHERE "
+                      + " OR ".join(f"label = '{label}'" for label in CUSTOMER_LABELS),
 }
 SCHEMA += "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {on};\n"
                   for name, on in INDEXES.items())
