@@ -1071,10 +1071,12 @@ static int floats_to_text(Ctx *c) {
             v->type = V_FRAG; v->u.p = text.p; v->n = text.n;
         }
         if (!t->has_point) continue;
-        for (size_t r = 0; r < t->n_rows; r++)
-            if (t->has_point[r] && ((!t->lon_text[r].p && float_text(c, t->lon[r], &t->lon_text[r]) < 0) ||
-                                    (!t->lat_text[r].p && float_text(c, t->lat[r], &t->lat_text[r]) < 0)))
+        for (size_t r = 0; r < t->n_rows; r++) { /* those coordinate() left to write */
+            if (!t->has_point[r]) continue;
+            if ((!t->lon_text[r].p && float_text(c, t->lon[r], &t->lon_text[r]) < 0) ||
+                (!t->lat_text[r].p && float_text(c, t->lat[r], &t->lat_text[r]) < 0))
                 return -1;
+        }
     }
     for (size_t i = 0; i < c->n_served; i++)
         if (float_text(c, c->served[i].km, &c->served[i].km_text) < 0) return -1;

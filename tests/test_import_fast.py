@@ -169,6 +169,50 @@ def test_numbers_ids_and_tiers_in_other_spellings(generated, tmp_path, monkeypat
     assert _both(folder, tmp_path, monkeypatch)[0]
 
 
+# Numbers whose text is the repr of their own float stay text on the fast path (and a
+# coordinate with at most 7 decimals is its own round(x, 7)); the others are converted.
+# Either way the store is the Python importer's. (file, column, value, fast path used)
+NUMBER_SPELLINGS = [
+    ("sites.csv", "lon", "82.1", True),
+    ("sites.csv", "lon", "82.1234567", True),          # 7 decimals: its own round(x, 7)
+    ("sites.csv", "lon", "82.12345678", True),         # 8: rounded
+    ("sites.csv", "lon", "82.10", True),               # a trailing zero: not its repr
+    ("sites.csv", "lon", "82.0", True),
+    ("sites.csv", "lon", "82", True),                  # no dot: repr is 82.0
+    ("sites.csv", "lat", "044.9", True),               # a leading zero
+    ("sites.csv", "lat", "44.900000000000006", True),  # 17 digits
+    ("ducts.csv", "length_m", "0.0001", True),         # repr writes 1e-4 as 0.0001
+    ("ducts.csv", "length_m", "0.00012", True),
+    ("ducts.csv", "length_m", "0.00001", False),       # repr 1e-05: left to Python
+    ("ducts.csv", "length_m", "0.0", True),
+    ("ducts.csv", "length_m", "12345678901234.5", True),   # 15 digits
+    ("ducts.csv", "length_m", "123456789012345.6", True),  # 16
+    ("ducts.csv", "length_m", "1e3", True),
+    # route points on the edges of "in China" (73-136 E, 3-54 N), read on their text
+    ("ducts.csv", "geometry", "73.0,3.0;136.0,54.0", True),
+    ("ducts.csv", "geometry", "73.0000000,3.5;135.9999999,53.9999999", True),
+    ("ducts.csv", "geometry", "72.9999999,40.1;80.1,40.2", False),
+    ("ducts.csv", "geometry", "136.0000001,40.1;80.1,40.2", False),
+    ("ducts.csv", "geometry", "80.1,2.9999999;80.2,40.2", False),
+    ("ducts.csv", "geometry", "80.1,54.0000001;80.2,40.2", False),
+]
+
+
+@pytest.mark.parametrize("name,column,value,fast_path", NUMBER_SPELLINGS,
+                         ids=[f"{n}-{c}-{v}" for n, c, v, _ in NUMBER_SPELLINGS])
+def test_numbers_in_any_spelling_give_the_same_store(name, column, value, fast_path,
+                                                     generated, tmp_path, monkeypatch):
+    folder = _copy(generated, tmp_path / "export")
+
+    def edit(header, rows):
+        for row in rows[:3]:
+            row[header.index(column)] = value
+
+    _edit(folder, name, edit)
+    used, report = _both(folder, tmp_path, monkeypatch)
+    assert used is fast_path, report
+
+
 CHANGES = [
     # problems: the Python importer reports them
     ("sites.csv", "tier", "PLATINUM", 0),
