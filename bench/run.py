@@ -252,8 +252,10 @@ class Runner:
             not self.skipped("loadcsv_neo4j")
         repeat = self.args.repeat if loadcsv else 1
         runs: dict[str, list[dict[str, Any]]] = {}
-        loaders = {"loadcsv_neo4j": ("loadcsv", {"batch": LOADCSV_BATCH}),
-                   "loadcsv_neo4j_one_tx": ("loadcsv", {"batch": None}),
+        import_dir = self.neo4j["import_dir"]
+        loaders = {"loadcsv_neo4j": ("loadcsv", {"batch": LOADCSV_BATCH,
+                                                 "import_dir": import_dir}),
+                   "loadcsv_neo4j_one_tx": ("loadcsv", {"batch": None, "import_dir": import_dir}),
                    "import_neo4j": ("import", {"parts": parts}),
                    "import_neo4j_commit_every": ("import", {"commit_every": LOADCSV_BATCH})}
         if not loadcsv:
@@ -267,9 +269,7 @@ class Runner:
                 if not self.skipped(name):
                     self.log(f"{n:,} sites: {name}{of}")
                     runs.setdefault(name, []).append(self.run_step(
-                        step, env=env, store=uri, data=str(data), **how,
-                        **({"import_dir": self.neo4j["import_dir"]} if step == "loadcsv"
-                           else {})))
+                        step, env=env, store=uri, data=str(data), **how))
         for name, done in runs.items():
             key = "seconds" if name.startswith("loadcsv") else "write_seconds"
             results[name] = median_run(done[warmups:], key)

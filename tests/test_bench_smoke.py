@@ -154,6 +154,9 @@ def test_neo4j_comparison_leaves_out_a_warm_up_round(tmp_path: Path, monkeypatch
         name = ("import_commit_every" if kwargs.get("commit_every") else
                 "loadcsv_one_tx" if step == "loadcsv" and kwargs["batch"] is None else step)
         order.append(name)
+        # LOAD CSV reads the server's import directory; the imports have no use for it
+        assert kwargs.get("import_dir") == (str(tmp_path / "import") if step == "loadcsv"
+                                            else None)
         seconds = next(times[name])
         return {"seconds": seconds + 1.0, **({} if step == "loadcsv" else
                                                {"write_seconds": seconds})}
