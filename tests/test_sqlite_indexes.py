@@ -35,9 +35,9 @@ def _plans_of_find_nodes(store: SqliteStore, label: str, monkeypatch,
         reads.append((sql, tuple(params)))
         return read(sql, params)
 
-    monkeypatch.setattr(store, "_read", recording_read)
-    found = store.find_nodes(label, **props)
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "_read", recording_read)
+        found = store.find_nodes(label, **props)
     plans = [" / ".join(row[3] for row in store.db.execute("EXPLAIN QUERY PLAN " + sql, params))
              for sql, params in reads]
     return found, plans
